@@ -1,0 +1,460 @@
+#!/usr/bin/env python3
+"""Build, serve and test Backgrone.
+
+    python3 build.py                 assemble dist/, the static site
+    python3 build.py serve           build, then serve dist/ on 127.0.0.1
+    python3 build.py test [ARGS]     set up everything, build, run every test
+
+Every runtime asset is pinned by version, size and sha256 and fetched once
+into a download cache (BACKGRONE_CACHE, default ~/.cache/backgrone), so a
+second build needs no network. This file uses the standard library only: it
+runs on a fresh machine before any virtualenv exists.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "py"))
+
+from backgrone import __version__  # noqa: E402
+from backgrone.engines import ENGINES, get_engine  # noqa: E402
+from backgrone.models import cache_dir, sha256_file  # noqa: E402
+
+DIST = ROOT / "dist"
+VENV = ROOT / ".venv"
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A downloaded file we trust only by its size and sha256."""
+
+    name: str
+    version: str
+    file: str
+    size: int
+    sha256: str
+
+
+PYODIDE = Pinned("pyodide", "314.0.3", "pyodide-314.0.3.tgz", 6_486_134,
+                 "d7f7d24f8db486c7eda7280f3b0f7517524c8e43e8b086c6ee6ae8016658b484")
+ORT_WEB = Pinned("onnxruntime-web", "1.30.0", "onnxruntime-web-1.30.0.tgz", 33_106_585,
+                 "d2228df7e4616bc3348bf504ee888f3bec43789a273f0a63f3e68d203ce3bf71")
+IMGLY_DATA = Pinned("@imgly/background-removal-data", "1.4.5",
+                    "imgly-background-removal-data-1.4.5.tgz", 136_455_985,
+                    "ca7789abb39370727c9a098310b53bce41518d200000423c7107f8c01bbce946")
+# Vendors the official Pyodide 314.0.3 wheels; used only where their own
+# location cannot be reached, and each wheel is still checked against the lock.
+OPEN_WEBUI = Pinned("open-webui", "0.12.4", "open_webui-0.12.4-py3-none-any.whl", 106_366_595,
+                    "02e9caba96234db3fa17a92e56163b3f7f2b8ca8227fa886b85c178d696483f6")
+PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE.version}/full/"
+PYODIDE_PACKAGES = ("numpy", "pillow", "micropip")  # names in pyodide-lock.json
+PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",
+                "python_stdlib.zip", "pyodide-lock.json")
+ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+# Where each ISNet engine's chunks are listed in the data package.
+IMGLY_MODELS = {"precision": "/models/medium", "lightweight": "/models/small"}
+
+
+class BuildError(Exception):
+    pass
+
+
+def log(msg: str) -> None:
+    print(f"build: {msg}", flush=True)
+
+
+def check(path: Path, size: int | None, sha256: str | None, what: str) -> None:
+    actual = path.stat().st_size
+    if size is not None and actual != size:
+        raise BuildError(f"{what}: {actual:,} bytes, expected {size:,} ({path})")
+    if sha256 is not None:
+        digest = sha256_file(path)
+        if digest != sha256:
+            raise BuildError(f"{what}: sha256 {digest}, expected {sha256} ({path})")
+
+
+def cached(pin: Pinned, folder: str, fetch) -> Path:
+    """The pinned file from the cache, fetched (by `fetch(dest_dir)`) if absent
+    or not what it should be."""
+    dest_dir = cache_dir() / folder
+    path = dest_dir / pin.file
+    if path.is_file():
+        try:
+            check(path, pin.size, pin.sha256, pin.name)
+            return path
+        except BuildError as exc:
+            log(f"cached copy is not the pinned one, fetching again: {exc}")
+            path.unlink()
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    log(f"fetching {pin.name}@{pin.version}")
+    fetch(dest_dir)
+    if not path.is_file():
+        raise BuildError(f"fetching {pin.name}@{pin.version} did not produce {path}")
+    check(path, pin.size, pin.sha256, f"{pin.name}@{pin.version}")
+    return path
+
+
+def npm_package(pin: Pinned) -> Path:
+    def fetch(dest: Path) -> None:
+        subprocess.run(
+            ["npm", "pack", f"{pin.name}@{pin.version}", "--pack-destination", str(dest),
+             "--silent"],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    return cached(pin, "npm", fetch)
+
+
+def pypi_wheel(pin: Pinned) -> Path:
+    def fetch(dest: Path) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--only-binary=:all:", "--python-version", "3.12", "-d", str(dest),
+             f"{pin.name}=={pin.version}"],
+            check=True,
+        )
+    return cached(pin, "pypi", fetch)
+
+
+def link_or_copy(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        dest.unlink()
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copy2(src, dest)
+
+
+def extract(tgz: Path, members: dict[str, Path]) -> None:
+    """Extract named members of an npm tarball to the given paths."""
+    with tarfile.open(tgz) as tar:
+        for name, dest in members.items():
+            src = tar.extractfile(f"package/{name}")
+            if src is None:
+                raise BuildError(f"{tgz.name} has no {name}")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "wb") as out:
+                shutil.copyfileobj(src, out)
+
+
+# -- the pieces of the site -------------------------------------------------
+
+def build_pyodide(dist: Path) -> dict:
+    tgz = npm_package(PYODIDE)
+    out = dist / "pyodide"
+    extract(tgz, {name: out / name for name in PYODIDE_CORE})
+    lock = json.loads((out / "pyodide-lock.json").read_text())
+    for name in PYODIDE_PACKAGES:
+        entry = lock["packages"][name]
+        link_or_copy(pyodide_wheel(entry), out / entry["file_name"])
+    return {"pyodide": PYODIDE.version,
+            "python": lock["info"]["python"],
+            **{n: lock["packages"][n]["version"] for n in PYODIDE_PACKAGES}}
+
+
+def pyodide_wheel(entry: dict) -> Path:
+    """An official Pyodide wheel, checked against pyodide-lock.json: from the
+    cache, else from the location the lock belongs to, else from the PyPI
+    wheel that vendors the same files."""
+    file_name, want = entry["file_name"], entry["sha256"]
+    dest = cache_dir() / "pyodide" / file_name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.is_file() and sha256_file(dest) == want:
+        return dest
+    try:
+        with urllib.request.urlopen(PYODIDE_CDN + file_name, timeout=10) as r:
+            dest.write_bytes(r.read())
+        log(f"{file_name}: from {PYODIDE_CDN}")
+    except OSError as exc:
+        log(f"{file_name}: {PYODIDE_CDN} unreachable ({exc.__class__.__name__}); "
+            f"taking it from {OPEN_WEBUI.name}=={OPEN_WEBUI.version}")
+        with zipfile.ZipFile(pypi_wheel(OPEN_WEBUI)) as z:
+            dest.write_bytes(z.read(f"open_webui/frontend/pyodide/{file_name}"))
+    digest = sha256_file(dest)
+    if digest != want:
+        dest.unlink()
+        raise BuildError(
+            f"{file_name} has sha256 {digest}, but pyodide-lock.json of Pyodide "
+            f"{PYODIDE.version} says {want}. Refusing to ship a wheel that is not "
+            f"the official one."
+        )
+    return dest
+
+
+def build_ort(dist: Path) -> dict:
+    tgz = npm_package(ORT_WEB)
+    extract(tgz, {f"dist/{name}": dist / "ort" / name for name in ORT_FILES})
+    return {"onnxruntime-web": ORT_WEB.version}
+
+
+def assemble_isnet(engine_id: str) -> Path:
+    """Concatenate the data package's 4 MiB chunks of one ISNet model into the
+    plain .onnx file, checked by the engine's pinned size and sha256."""
+    engine = get_engine(engine_id)
+    dest = cache_dir() / "models" / engine.file
+    if dest.is_file():
+        try:
+            check(dest, engine.size, engine.sha256, engine.file)
+            return dest
+        except BuildError:
+            dest.unlink()
+    tgz = npm_package(IMGLY_DATA)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".part")
+    with tarfile.open(tgz) as tar:
+        resources = json.load(tar.extractfile("package/dist/resources.json"))
+        chunks = resources[IMGLY_MODELS[engine_id]]["chunks"]
+        with open(tmp, "wb") as out:
+            for chunk in chunks:
+                data = tar.extractfile(f"package/dist/{chunk['hash']}").read()
+                if hashlib.sha256(data).hexdigest() != chunk["hash"]:
+                    raise BuildError(f"{IMGLY_DATA.name}: chunk {chunk['hash']} is corrupt")
+                out.write(data)
+    check(tmp, engine.size, engine.sha256, engine.file)
+    tmp.replace(dest)
+    return dest
+
+
+def build_models(dist: Path, rmbg: Path | None) -> list[dict]:
+    """The self-hosted models, and the engine list the page reads."""
+    engines = []
+    for engine in ENGINES:
+        entry = engine.to_json()
+        if engine.id in IMGLY_MODELS:
+            link_or_copy(assemble_isnet(engine.id), dist / engine.source)
+        elif engine.id == "balanced" and rmbg is not None:
+            # A self-hosted copy: the site serves it and pins what it serves.
+            target = dist / "models" / engine.file
+            link_or_copy(rmbg, target)
+            entry.update(source=f"models/{engine.file}", size=target.stat().st_size,
+                         sha256=sha256_file(target), self_hosted=True)
+        engines.append(entry)
+    return engines
+
+
+def build_wheel(dist: Path) -> str:
+    """The py/backgrone package as a pure-Python wheel for micropip."""
+    name = f"backgrone-{__version__}-py3-none-any.whl"
+    info = f"backgrone-{__version__}.dist-info"
+    files: dict[str, bytes] = {}
+    for path in sorted((ROOT / "py" / "backgrone").rglob("*.py")):
+        files[path.relative_to(ROOT / "py").as_posix()] = path.read_bytes()
+    files[f"{info}/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: backgrone\nVersion: {__version__}\n"
+    ).encode()
+    files[f"{info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: backgrone-build\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n"
+    )
+    record = []
+    for path, data in files.items():
+        digest = hashlib.sha256(data).digest()
+        b64 = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        record.append(f"{path},sha256={b64},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    out = dist / "py" / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for path, data in files.items():
+            # A fixed timestamp: the same sources give the same wheel.
+            z.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), data,
+                       compress_type=zipfile.ZIP_DEFLATED)
+    return name
+
+
+LICENSES = [
+    ("Pyodide", PYODIDE.version, "MPL-2.0", "the Python runtime"),
+    ("numpy", "2.4.3", "BSD-3-Clause (and the bundled licenses in its wheel)", "arrays"),
+    ("Pillow", "12.2.0", "MIT-CMU", "image decoding and encoding"),
+    ("micropip", "0.11.1", "MPL-2.0", "installs the Backgrone package"),
+    ("onnxruntime-web", ORT_WEB.version, "MIT", "runs the engines"),
+]
+
+
+# License texts that the shipped wheels carry: (wheel, member, file in licenses/).
+WHEEL_LICENSES = [
+    ("numpy-*.whl", "numpy-2.4.3.dist-info/licenses/LICENSE.txt", "numpy.txt"),
+    ("pillow-*.whl", "pillow-12.2.0.dist-info/licenses/LICENSE", "pillow.txt"),
+]
+
+
+def build_licenses(dist: Path, engines: list[dict]) -> None:
+    out = dist / "licenses"
+    out.mkdir(parents=True, exist_ok=True)
+    extract(npm_package(IMGLY_DATA), {"LICENSE.md": out / "imgly-background-removal-data.md"})
+    for wheel_glob, member, text in WHEEL_LICENSES:
+        wheel = next((dist / "pyodide").glob(wheel_glob))
+        with zipfile.ZipFile(wheel) as z:
+            (out / text).write_bytes(z.read(member))
+    rows = "\n".join(
+        f"<tr><td>{n}</td><td>{v}</td><td>{lic}</td><td>{use}</td></tr>"
+        for n, v, lic, use in LICENSES
+    )
+    erows = "\n".join(
+        f"<tr><td>{e['label']}</td><td>{e['model']}</td><td>{e['license']}</td>"
+        f"<td><a href=\"{e['license_url'].removeprefix('licenses/')}\">terms</a></td></tr>"
+        for e in engines
+    )
+    (out / "index.html").write_text(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Backgrone: licenses</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="../styles.css"></head>
+<body><main><h1>Licenses</h1>
+<h2>Engines</h2>
+<table><tr><th>Engine</th><th>Model</th><th>License</th><th></th></tr>
+{erows}</table>
+<h2>Runtime</h2>
+<table><tr><th>Component</th><th>Version</th><th>License</th><th>Used for</th></tr>
+{rows}</table>
+<p>License texts shipped here: <a href="numpy.txt">numpy</a>, <a href="pillow.txt">Pillow</a>,
+<a href="imgly-background-removal-data.md">@imgly/background-removal-data</a>.</p>
+<p><a href="../">Back to Backgrone</a></p></main></body></html>
+""")
+
+
+def build(rmbg: Path | None = None) -> Path:
+    tmp = ROOT / "dist.tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    for src in sorted((ROOT / "web").rglob("*")):
+        if src.is_file():  # copied, not linked: dist/ must never write back into web/
+            dest = tmp / src.relative_to(ROOT / "web")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest)
+    versions = {"backgrone": __version__, **build_pyodide(tmp), **build_ort(tmp)}
+    engines = build_models(tmp, rmbg)
+    (tmp / "engines.json").write_text(json.dumps(engines, indent=1))
+    wheel = build_wheel(tmp)
+    build_licenses(tmp, engines)
+    (tmp / "build.json").write_text(json.dumps({"wheel": wheel, "versions": versions}, indent=1))
+    if DIST.exists():
+        shutil.rmtree(DIST)
+    tmp.rename(DIST)
+    log(f"dist/ ready ({sum(f.stat().st_size for f in DIST.rglob('*') if f.is_file()) / 1e6:.0f} MB)")
+    return DIST
+
+
+# -- serving ---------------------------------------------------------------
+
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
+        ".json": "application/json", ".onnx": "application/octet-stream",
+        ".whl": "application/zip", ".zip": "application/zip", ".md": "text/plain; charset=utf-8",
+    }
+
+    def end_headers(self) -> None:
+        # Cross-origin isolation: required for WASM threads (SharedArrayBuffer).
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, fmt, *args) -> None:
+        if os.environ.get("BACKGRONE_SERVE_LOG"):
+            super().log_message(fmt, *args)
+
+
+def make_server(directory: Path, port: int = 0) -> http.server.ThreadingHTTPServer:
+    handler = lambda *a, **kw: SiteHandler(*a, directory=str(directory), **kw)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    return server
+
+
+def serve(port: int) -> None:
+    server = make_server(DIST, port)
+    print(f"Backgrone is served at http://127.0.0.1:{server.server_port}/ (Ctrl+C stops)",
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+# -- setting up and testing -----------------------------------------------
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def ensure_venv() -> Path:
+    """A virtualenv with the pinned test dependencies, reinstalled only when
+    pyproject.toml changes."""
+    stamp = VENV / ".pyproject.sha256"
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.is_file() and stamp.read_text() == want and venv_python().exists():
+        return venv_python()
+    log("setting up .venv with the pinned test dependencies")
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+    pip = [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run(pip + ["--editable", f"{ROOT}[test]"], check=True)
+    stamp.write_text(want)
+    return venv_python()
+
+
+def ensure_chromium() -> str:
+    """Debian's Chromium (Playwright's own browser download is not available)."""
+    found = os.environ.get("BACKGRONE_CHROMIUM") or shutil.which("chromium")
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise BuildError("Chromium is missing: install Debian's `chromium` package "
+                         "or set BACKGRONE_CHROMIUM to a Chromium binary.")
+    log("installing Debian's chromium")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    return shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def test(pytest_args: list[str]) -> int:
+    python = ensure_venv()
+    chromium = ensure_chromium()
+    build()
+    env = {**os.environ, "BACKGRONE_CHROMIUM": chromium}
+    return subprocess.run([str(python), "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "serve", "test"])
+    parser.add_argument("--port", type=int, default=8000, help="serve: the port (default 8000)")
+    parser.add_argument("--rmbg", type=Path, help="embed this local copy of RMBG-1.4 "
+                        "(onnx/model_quantized.onnx) so the site serves the Balanced engine itself")
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        if args.command == "test":
+            return test(rest)
+        build(args.rmbg)
+        if args.command == "serve":
+            serve(args.port)
+    except (BuildError, subprocess.CalledProcessError) as exc:
+        print(f"build: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

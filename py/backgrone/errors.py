@@ -1,0 +1,20 @@
+"""Errors a user can act on. Their text is shown as it is, in the page and on
+the command line, so it says what went wrong and what to do, never a traceback."""
+
+
+class BackgroneError(Exception):
+    """Base class: str(error) is the message for the user."""
+
+    code = "error"
+
+
+class ImageError(BackgroneError):
+    """The input could not be read as an image."""
+
+    code = "bad-image"
+
+
+class ModelError(BackgroneError):
+    """An engine's model file is missing, refused, or not the expected network."""
+
+    code = "bad-model"

@@ -1,0 +1,38 @@
+"""The `onnxruntime` package under CPython: the command line and the reference."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..engines import Engine
+from ..errors import ModelError
+from . import check_shapes
+
+
+class NativeSession:
+    def __init__(self, model: str | os.PathLike | bytes, engine: Engine, threads: int | None = None):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        opts.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(
+                model if isinstance(model, bytes) else os.fspath(model),
+                sess_options=opts,
+                providers=["CPUExecutionProvider"],
+            )
+        except Exception as exc:
+            raise ModelError(f"The {engine.label} model could not be loaded: {exc}") from None
+        first_in = self._session.get_inputs()[0]
+        first_out = self._session.get_outputs()[0]
+        check_shapes(engine, first_in.shape, first_out.shape)
+        self.input_name = first_in.name
+        self.output_name = first_out.name
+
+    async def run(self, tensor: np.ndarray) -> np.ndarray:
+        # Ask for the first output alone: the others are never read.
+        (out,) = self._session.run([self.output_name], {self.input_name: tensor})
+        return out

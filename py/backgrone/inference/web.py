@@ -1,0 +1,83 @@
+"""onnxruntime-web inside the browser, called from Python through pyodide.ffi.
+
+The worker hands over the `ort` module and the model's bytes as JS objects;
+the model never enters Python memory. Tensors cross as one Float32Array each
+way.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..engines import Engine
+from ..errors import ModelError
+from . import check_shapes
+
+
+class WebSession:
+    def __init__(self, ort, js_session, engine: Engine, input_name: str, output_name: str):
+        self._ort = ort
+        self._session = js_session
+        self.engine = engine
+        self.input_name = input_name
+        self.output_name = output_name
+
+    @classmethod
+    async def create(cls, ort, model_bytes, engine: Engine, options: dict | None = None) -> "WebSession":
+        from js import Object
+        from pyodide.ffi import JsException, to_js
+
+        js_options = to_js(options or {}, dict_converter=Object.fromEntries)
+        try:
+            session = await ort.InferenceSession.create(model_bytes, js_options)
+        except JsException as exc:
+            raise ModelError(f"The {engine.label} model could not be loaded: {exc}") from None
+        input_name = str(session.inputNames[0])
+        output_name = str(session.outputNames[0])
+        in_shape = _metadata_shape(session, "inputMetadata", 0)
+        out_shape = _metadata_shape(session, "outputMetadata", 0)
+        if in_shape is not None and out_shape is not None:
+            try:
+                check_shapes(engine, in_shape, out_shape)
+            except ModelError:
+                await session.release()
+                raise
+        return cls(ort, session, engine, input_name, output_name)
+
+    async def run(self, tensor: np.ndarray) -> np.ndarray:
+        from js import Float32Array, Object
+        from pyodide.ffi import to_js
+
+        flat = np.ascontiguousarray(tensor, dtype=np.float32).reshape(-1)
+        data = Float32Array.new(flat.size)
+        data.assign(flat)  # one copy into JS memory
+        feed = self._ort.Tensor.new("float32", data, to_js(list(tensor.shape)))
+        feeds = to_js({self.input_name: feed}, dict_converter=Object.fromEntries)
+        # Fetch the first output alone: ISNet has 12 more, 4 MiB each.
+        results = await self._session.run(feeds, to_js([self.output_name]))
+        out = getattr(results, self.output_name)
+        try:
+            shape = tuple(int(d) for d in out.dims)
+            result = np.empty(shape, dtype=np.float32)
+            out.data.assign_to(result)
+        finally:
+            out.dispose()
+            feed.dispose()
+        return result
+
+    async def release(self) -> None:
+        await self._session.release()
+
+
+def _metadata_shape(session, attr: str, index: int):
+    """Shapes from onnxruntime-web's inputMetadata/outputMetadata, where the
+    version has them; None where it does not say."""
+    meta = getattr(session, attr, None)
+    if meta is None:
+        return None
+    try:
+        item = meta[index]
+        if not item.isTensor:
+            return None
+        return [d if isinstance(d, int) else str(d) for d in item.shape.to_py()]
+    except Exception:
+        return None

@@ -1,0 +1,57 @@
+"""The one data path: bytes -> decode -> preprocess -> inference -> postprocess
+-> composite -> encode -> bytes. The same code runs under CPython and Pyodide;
+only the session behind `Session.run` differs."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from . import composite, imageio, tensors
+from .engines import Engine
+from .inference import Session
+
+STAGES = ("decode", "preprocess", "inference", "postprocess", "composite", "encode")
+
+
+@dataclass
+class Result:
+    png: bytes  # the RGBA cutout
+    mask: Image.Image  # "L", the photo's size
+    width: int
+    height: int
+    format: str
+    notes: list[str]
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+
+class _Clock:
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = now - self._t
+        self._t = now
+
+
+async def remove_background(data: bytes, engine: Engine, session: Session) -> Result:
+    clock = _Clock()
+    decoded = imageio.decode(data)
+    clock.lap("decode")
+    tensor = tensors.preprocess(decoded.rgb, engine)
+    clock.lap("preprocess")
+    output = await session.run(tensor)
+    del tensor
+    clock.lap("inference")
+    mask = tensors.mask_from_output(output, decoded.size)
+    del output
+    clock.lap("postprocess")
+    rgba = composite.cutout(decoded.rgb, mask, decoded.alpha)
+    clock.lap("composite")
+    png = imageio.encode_png(rgba)
+    clock.lap("encode")
+    w, h = decoded.size
+    return Result(png, mask, w, h, decoded.format, decoded.notes, clock.timings)

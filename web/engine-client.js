@@ -1,0 +1,57 @@
+// The page's side of the worker boundary: one call per request, answered by
+// a promise; progress messages go to the caller's onProgress.
+
+import { Reply, Request, WorkerError } from "./protocol.js";
+
+export class EngineClient {
+  constructor(workerURL = new URL("./worker.js", import.meta.url)) {
+    this.worker = new Worker(workerURL, { type: "module" });
+    this.pending = new Map();
+    this.nextId = 1;
+    this.worker.onmessage = (event) => this.#receive(event.data);
+    this.worker.onerror = (event) => this.#failAll(event.message || "the engine worker stopped");
+  }
+
+  #receive(msg) {
+    const call = this.pending.get(msg.id);
+    if (!call) return;
+    if (msg.type === Reply.PROGRESS) {
+      call.onProgress?.(msg);
+      return;
+    }
+    this.pending.delete(msg.id);
+    if (msg.type === Reply.REPLY) call.resolve(msg.result);
+    else call.reject(new WorkerError(msg.code, msg.message));
+  }
+
+  #failAll(message) {
+    for (const call of this.pending.values()) call.reject(new WorkerError("internal", message));
+    this.pending.clear();
+  }
+
+  #call(type, fields = {}, { onProgress, transfer = [] } = {}) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.worker.postMessage({ id, type, ...fields }, transfer);
+    });
+  }
+
+  init(opts) {
+    return this.#call(Request.INIT, {}, opts);
+  }
+
+  loadEngine(engine, opts) {
+    return this.#call(Request.LOAD_ENGINE, { engine }, opts);
+  }
+
+  // `bytes` (an ArrayBuffer) is transferred: the caller's copy is emptied.
+  process(engine, name, bytes, opts = {}) {
+    return this.#call(Request.PROCESS, { engine, name, bytes }, { ...opts, transfer: [bytes] });
+  }
+
+  terminate() {
+    this.worker.terminate();
+    this.#failAll("the engine worker was stopped");
+  }
+}
