@@ -183,7 +183,10 @@ def pyodide_wheel(entry: dict) -> Path:
         log(f"{file_name}: {PYODIDE_CDN} unreachable ({exc.__class__.__name__}); "
             f"taking it from {OPEN_WEBUI.name}=={OPEN_WEBUI.version}")
         with zipfile.ZipFile(pypi_wheel(OPEN_WEBUI)) as z:
-            dest.write_bytes(z.read(f"open_webui/frontend/pyodide/{file_name}"))
+            member = f"open_webui/frontend/pyodide/{file_name}"
+            if member not in z.namelist():
+                raise BuildError(f"{OPEN_WEBUI.file} does not carry {file_name}") from None
+            dest.write_bytes(z.read(member))
     digest = sha256_file(dest)
     if digest != want:
         dest.unlink()

@@ -73,6 +73,8 @@ def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> Decoded:
             f"This image is damaged or truncated and cannot be read ({exc})."
         ) from None
 
+    if upright.mode in ("I;16", "I;16B", "I;16L", "I"):
+        upright = _integer_to_8bit(upright)
     alpha = None
     if _has_transparency(upright):
         rgba = upright.convert("RGBA")
@@ -80,19 +82,26 @@ def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> Decoded:
         rgb = rgba.convert("RGB")
     elif upright.mode == "RGB":
         rgb = upright
-    elif upright.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit greyscale: scale to 8 bits instead of clipping to white.
-        arr = np.asarray(upright, dtype=np.uint32)
-        top = 65535 if upright.mode.startswith("I;16") or arr.max() > 255 else 255
-        rgb = Image.fromarray((arr * 255 // top).astype(np.uint8), "L").convert("RGB")
     else:
         # CMYK, greyscale, palette, YCbCr...: Pillow's conversion to RGB.
         rgb = upright.convert("RGB")
     return Decoded(rgb=rgb, alpha=alpha, format=fmt, notes=notes)
 
 
+def _integer_to_8bit(img: Image.Image) -> Image.Image:
+    """16- or 32-bit greyscale -> "L", scaled rather than clipped to white.
+    A transparent key colour becomes an alpha channel ("LA")."""
+    arr = np.asarray(img, dtype=np.int64)
+    top = 255 if img.mode == "I" and arr.max() <= 255 else max(65535, int(arr.max()))
+    grey = Image.fromarray((np.clip(arr, 0, None) * 255 // top).astype(np.uint8), "L")
+    key = img.info.get("transparency")
+    if isinstance(key, int):
+        grey.putalpha(Image.fromarray(np.where(arr == key, 0, 255).astype(np.uint8), "L"))
+    return grey
+
+
 def _too_large_message(size, max_pixels: int = MAX_PIXELS) -> str:
-    limit = f"{max_pixels / 1e6:.0f} megapixels"
+    limit = f"{max_pixels / 1e6:g} megapixels"
     if size is None:
         return f"This image is too large: the limit is {limit}."
     w, h = size

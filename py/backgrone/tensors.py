@@ -5,6 +5,7 @@ import numpy as np
 from PIL import Image
 
 from .engines import Engine
+from .errors import ModelError
 
 
 def preprocess(rgb: Image.Image, engine: Engine) -> np.ndarray:
@@ -39,7 +40,7 @@ def mask_from_output(output: np.ndarray, size: tuple[int, int]) -> Image.Image:
     lo = float(m.min())
     hi = float(m.max())
     if not np.isfinite(lo) or not np.isfinite(hi):
-        raise ValueError("the engine returned a mask with invalid values")
+        raise ModelError("The engine returned an invalid mask (not a number). Try another engine.")
     if hi - lo < 1e-6:
         # A flat mask: the reference would divide by zero. Keep what it says.
         level = 255 if lo >= 0.5 else 0

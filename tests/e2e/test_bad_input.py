@@ -1,0 +1,50 @@
+"""Bad files dropped among good ones: each fails alone with a clear message,
+the queue goes on, and the page keeps working."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from browser import choose_engine, drop_files, wait_results
+
+pytestmark = pytest.mark.browser
+
+
+def jpeg_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def test_bad_files_fail_alone_and_the_queue_goes_on(app, photos):
+    choose_engine(app, "lightweight")
+    good = photos["astronaut"].read_bytes()
+    drop_files(app, [
+        ("notes.txt", b"just some text, not a picture\n", "text/plain"),
+        ("empty.png", b"", "image/png"),
+        ("truncated.jpg", jpeg_bytes()[:200], "image/jpeg"),
+        ("astronaut.png", good, "image/png"),
+        ("fake.jpg", b"%PDF-1.7\n1 0 obj\n", "image/jpeg"),
+    ])
+    wait_results(app, 5)
+    outcome = {
+        c.query_selector(".result-name").inner_text(): (
+            c.query_selector(".result-state").inner_text(),
+            c.query_selector(".result-error").inner_text(),
+        )
+        for c in app.query_selector_all(".result")
+    }
+    assert outcome["astronaut.png"] == ("Done", "")
+    assert outcome["notes.txt"] == ("Failed", "This file is not an image Backgrone can read.")
+    assert outcome["fake.jpg"] == ("Failed", "This file is not an image Backgrone can read.")
+    assert outcome["empty.png"] == ("Failed", "The file is empty.")
+    state, message = outcome["truncated.jpg"]
+    assert state == "Failed" and "damaged" in message
+    # No traceback reaches the user.
+    assert "Traceback" not in app.inner_text("body")
+    # And the page still cuts out the next image.
+    app.set_input_files("#file-input", str(photos["coffee"]))
+    wait_results(app, 6)
+    assert app.query_selector(".result").query_selector(".result-state").inner_text() == "Done"

@@ -1,0 +1,67 @@
+"""The Balanced engine (RMBG-1.4) is fetched at run time from its source. Its
+real weights cannot be had here, so a stand-in model with the same input and
+output shapes is served in place of the real file: the download, the session,
+the preprocessing and the output handling all run for real."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backgrone.engines import get_engine
+from browser import choose_engine, download_cutout, drop_files, wait_results
+from e2e.test_cutout import check_against_reference, reference
+
+pytestmark = pytest.mark.browser
+
+BALANCED = get_engine("balanced")
+CORS = {"access-control-allow-origin": "*", "content-type": "application/octet-stream"}
+
+
+def test_balanced_downloads_from_its_source_and_matches_cpython(
+    app, context, requests_log, photos, standin_model
+):
+    model = standin_model.read_bytes()
+    requests_log.allowed.append(BALANCED.source)
+    context.route(BALANCED.source, lambda route: route.fulfill(status=200, body=model, headers=CORS))
+    choose_engine(app, "balanced")
+    photo = photos["astronaut"].read_bytes()
+    drop_files(app, [("astronaut.png", photo, "image/png"), ("coffee.png", photos["coffee"].read_bytes(), "image/png")])
+    cards = wait_results(app, 2)
+    assert [c.query_selector(".result-state").inner_text() for c in cards] == ["Done", "Done"]
+    # Downloaded once for both images.
+    assert requests_log.count(BALANCED.source) == 1
+    astronaut = next(c for c in cards if "astronaut" in c.inner_text())
+    png, _ = download_cutout(app, astronaut)
+    alpha = check_against_reference(png, photo, reference(photo, "balanced", standin_model),
+                                    "Balanced (stand-in), astronaut")
+    # The stand-in makes red opaque and blue transparent: the orange suit stays.
+    assert alpha[400:500, 100:200].mean() > alpha[:50, 250:350].mean() + 50
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_refused_download_says_what_to_do_and_page_goes_on(app, context, requests_log, photos, status):
+    requests_log.allowed.append(BALANCED.source)
+    context.route(BALANCED.source, lambda route: route.fulfill(status=status, body=b"no", headers=CORS))
+    choose_engine(app, "balanced")
+    app.set_input_files("#file-input", str(photos["astronaut"]))
+    (card,) = wait_results(app, 1)
+    error = card.query_selector(".result-error").inner_text()
+    assert f"HTTP {status}" in error and "another engine" in error
+    # The page still works with another engine.
+    choose_engine(app, "lightweight")
+    app.set_input_files("#file-input", str(photos["astronaut"]))
+    cards = wait_results(app, 2)
+    assert cards[0].query_selector(".result-state").inner_text() == "Done"
+
+
+def test_model_of_the_wrong_shape_is_refused(app, context, requests_log, photos, tmp_path):
+    from standin import make_standin
+
+    wrong = make_standin(tmp_path / "wrong.onnx", size=(512, 512)).read_bytes()
+    requests_log.allowed.append(BALANCED.source)
+    context.route(BALANCED.source, lambda route: route.fulfill(status=200, body=wrong, headers=CORS))
+    choose_engine(app, "balanced")
+    app.set_input_files("#file-input", str(photos["astronaut"]))
+    (card,) = wait_results(app, 1)
+    error = card.query_selector(".result-error").inner_text()
+    assert "does not fit the Balanced engine" in error and "1x3x1024x1024" in error

@@ -1,0 +1,24 @@
+"""Plain helpers shared by the tests (fixtures live in conftest.py)."""
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import matplotlib
+import skimage
+
+# Public-domain photos shipped by packages the tests already install.
+PHOTOS = {
+    "astronaut": Path(skimage.__file__).parent / "data" / "astronaut.png",
+    "coffee": Path(skimage.__file__).parent / "data" / "coffee.png",
+    "chelsea": Path(skimage.__file__).parent / "data" / "chelsea.png",
+    "grace_hopper": Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg",
+}
+
+
+def run(coro):
+    """Run one pipeline coroutine to completion, as the CLI does. In a thread of
+    its own: Playwright's sync API already runs an event loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

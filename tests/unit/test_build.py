@@ -1,0 +1,124 @@
+"""build.py helpers: nothing unpinned is trusted, and the package wheel is whole."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import build  # noqa: E402
+
+WHEEL_NAME = "numpy-2.4.3-cp314-cp314-pyodide_2026_0_wasm32.whl"
+OFFICIAL = b"the official wheel bytes\n" * 10
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# -- check ----------------------------------------------------------------
+
+@pytest.fixture
+def blob(tmp_path) -> Path:
+    path = tmp_path / "asset.bin"
+    path.write_bytes(OFFICIAL)
+    return path
+
+
+def test_check_accepts_the_pinned_file(blob):
+    build.check(blob, len(OFFICIAL), sha256(OFFICIAL), "asset")
+
+
+def test_check_refuses_a_size_mismatch(blob):
+    with pytest.raises(build.BuildError, match=r"asset.*bytes, expected"):
+        build.check(blob, len(OFFICIAL) + 1, sha256(OFFICIAL), "asset")
+
+
+def test_check_refuses_a_sha256_mismatch(blob):
+    with pytest.raises(build.BuildError, match=r"asset: sha256 .*expected"):
+        build.check(blob, len(OFFICIAL), sha256(b"something else"), "asset")
+
+
+# -- pyodide_wheel ----------------------------------------------------------
+
+@pytest.fixture
+def offline_cache(tmp_path, monkeypatch):
+    """A cache holding a corrupt copy of the wheel, and no network: the wheel
+    can only come from the vendoring open-webui wheel, made by each test."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BACKGRONE_CACHE", str(cache))
+    (cache / "pyodide").mkdir(parents=True)
+    (cache / "pyodide" / WHEEL_NAME).write_bytes(b"corrupt download")
+
+    def no_network(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(build.urllib.request, "urlopen", no_network)
+
+    def vendor(content: bytes) -> None:
+        whl = tmp_path / "open_webui.whl"
+        with zipfile.ZipFile(whl, "w") as z:
+            z.writestr(f"open_webui/frontend/pyodide/{WHEEL_NAME}", content)
+        monkeypatch.setattr(build, "pypi_wheel", lambda pin: whl)
+
+    return cache, vendor
+
+
+def test_pyodide_wheel_refuses_a_wheel_that_is_not_in_the_lock(offline_cache):
+    cache, vendor = offline_cache
+    vendor(b"a tampered wheel")
+    entry = {"file_name": WHEEL_NAME, "sha256": sha256(OFFICIAL)}
+    with pytest.raises(build.BuildError, match=r"pyodide-lock\.json"):
+        build.pyodide_wheel(entry)
+    assert not (cache / "pyodide" / WHEEL_NAME).exists()
+
+
+def test_pyodide_wheel_takes_the_official_wheel_from_the_vendor(offline_cache):
+    cache, vendor = offline_cache
+    vendor(OFFICIAL)
+    entry = {"file_name": WHEEL_NAME, "sha256": sha256(OFFICIAL)}
+    path = build.pyodide_wheel(entry)
+    assert path == cache / "pyodide" / WHEEL_NAME
+    assert path.read_bytes() == OFFICIAL
+
+
+# -- build_wheel ----------------------------------------------------------
+
+@pytest.fixture
+def wheel(tmp_path) -> zipfile.ZipFile:
+    name = build.build_wheel(tmp_path)
+    assert name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(tmp_path / "py" / name) as z:
+        yield z
+
+
+def package_sources() -> list[str]:
+    return sorted(p.relative_to(ROOT / "py").as_posix()
+                  for p in (ROOT / "py" / "backgrone").rglob("*.py"))
+
+
+def test_wheel_contains_every_module_of_the_package(wheel):
+    sources = package_sources()
+    assert "backgrone/inference/native.py" in sources
+    names = set(wheel.namelist())
+    for src in sources:
+        assert src in names
+        assert wheel.read(src) == (ROOT / "py" / src).read_bytes()
+
+
+def test_wheel_record_lists_each_module_with_its_sha256(wheel):
+    record_name = next(n for n in wheel.namelist() if n.endswith(".dist-info/RECORD"))
+    rows = {}
+    for line in wheel.read(record_name).decode().splitlines():
+        path, digest, size = line.rsplit(",", 2)
+        rows[path] = (digest, size)
+    for src in package_sources():
+        data = wheel.read(src)
+        b64 = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        assert rows[src] == (f"sha256={b64}", str(len(data)))

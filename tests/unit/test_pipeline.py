@@ -1,0 +1,124 @@
+"""backgrone.pipeline.remove_background on the `onnxruntime` package: the real
+Lightweight model once, and the stand-in model whose mask is known."""
+from __future__ import annotations
+
+import io
+from asyncio import run
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from backgrone.engines import get_engine
+from backgrone.errors import ImageError, ModelError
+from backgrone.inference.native import NativeSession
+from backgrone.pipeline import STAGES, remove_background
+from standin import make_standin
+
+LIGHTWEIGHT = get_engine("lightweight")
+BALANCED = get_engine("balanced")  # the engine the stand-in replaces
+
+
+@pytest.fixture(scope="module")
+def astronaut(photos, model_path):
+    """One real inference, shared by the tests below."""
+    session = NativeSession(model_path("lightweight"), LIGHTWEIGHT)
+    data = photos["astronaut"].read_bytes()
+    result = run(remove_background(data, LIGHTWEIGHT, session))
+    photo = np.asarray(Image.open(photos["astronaut"]).convert("RGB"))
+    cut = Image.open(io.BytesIO(result.png))
+    cut.load()
+    return result, photo, cut
+
+
+@pytest.fixture(scope="module")
+def standin_session(standin_model):
+    return NativeSession(standin_model, BALANCED)
+
+
+# -- the real model -------------------------------------------------------
+
+def test_cutout_is_an_rgba_png_of_the_photo_size(astronaut):
+    result, photo, cut = astronaut
+    assert cut.format == "PNG" and cut.mode == "RGBA"
+    assert cut.size == (photo.shape[1], photo.shape[0]) == (result.width, result.height)
+    assert result.mask.size == cut.size
+
+
+def test_cutout_keeps_the_photo_colours_where_visible(astronaut):
+    _, photo, cut = astronaut
+    arr = np.asarray(cut)
+    visible = arr[:, :, 3] > 0
+    assert visible.any()
+    assert np.array_equal(arr[:, :, :3][visible], photo[visible])
+
+
+def test_cutout_alpha_is_the_mask(astronaut):
+    result, _, cut = astronaut
+    assert np.array_equal(np.asarray(cut)[:, :, 3], np.asarray(result.mask))
+
+
+def test_astronaut_is_kept_and_backdrop_removed(astronaut):
+    _, _, cut = astronaut
+    alpha = np.asarray(cut)[:, :, 3]
+    # Face (x 215..260, y 110..135) and the orange suit's chest.
+    assert alpha[110:135, 215:260].min() > 230
+    assert alpha[280:320, 280:320].min() > 230
+    # Top-left corner (the flag behind her) and the grey backdrop right of her hair.
+    assert alpha[0:20, 0:20].max() < 25
+    assert alpha[30:50, 320:340].max() < 25
+
+
+def test_timings_cover_every_stage(astronaut):
+    result, _, _ = astronaut
+    assert set(STAGES) <= set(result.timings)
+    assert all(result.timings[s] >= 0 for s in STAGES)
+    assert result.timings["inference"] > 0
+
+
+# -- the stand-in model: an exactly known mask ---------------------------------
+
+def expected_standin_mask(rgb: Image.Image) -> np.ndarray:
+    """The stand-in's mask, from its formula, independently of backgrone."""
+    small = np.asarray(rgb.resize((1024, 1024), Image.Resampling.BILINEAR), np.float64)
+    x = small / 255.0 - 0.5
+    s = 1.0 / (1.0 + np.exp(-(4.0 * x[:, :, 0] - 4.0 * x[:, :, 2])))
+    u8 = np.floor((s - s.min()) / (s.max() - s.min()) * 255.0 + 0.5).astype(np.uint8)
+    big = Image.fromarray(u8, "L").resize(rgb.size, Image.Resampling.BILINEAR)
+    return np.asarray(big).astype(int)
+
+
+def test_standin_mask_matches_its_formula(photos, standin_session):
+    data = photos["coffee"].read_bytes()
+    result = run(remove_background(data, BALANCED, standin_session))
+    rgb = Image.open(photos["coffee"]).convert("RGB")
+    assert result.mask.size == rgb.size
+    want = expected_standin_mask(rgb)
+    got = np.asarray(result.mask).astype(int)
+    assert np.abs(got - want).max() <= 1
+    # Not a trivial mask: the coffee photo has red and blue parts.
+    assert got.min() < 30 and got.max() > 225
+
+
+def test_red_is_kept_and_blue_removed_by_the_standin(standin_session):
+    img = Image.new("RGB", (60, 30), (0, 0, 255))
+    img.paste((255, 0, 0), (0, 0, 30, 30))
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    result = run(remove_background(out.getvalue(), BALANCED, standin_session))
+    alpha = np.asarray(Image.open(io.BytesIO(result.png)))[:, :, 3]
+    assert (alpha[:, :25] == 255).all()
+    assert (alpha[:, 35:] == 0).all()
+
+
+# -- refusals ---------------------------------------------------------------
+
+def test_model_of_the_wrong_input_size_is_refused(tmp_path):
+    wrong = make_standin(tmp_path / "small.onnx", size=(512, 512))
+    with pytest.raises(ModelError, match=r"does not fit the Balanced engine.*512x512"):
+        NativeSession(wrong, BALANCED)
+
+
+def test_broken_image_raises_image_error(standin_session):
+    with pytest.raises(ImageError, match=r"not an image"):
+        run(remove_background(b"this is not a picture at all", BALANCED, standin_session))
