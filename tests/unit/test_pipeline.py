@@ -3,7 +3,7 @@ Lightweight model once, and the stand-in model whose mask is known."""
 from __future__ import annotations
 
 import io
-from asyncio import run
+from helpers import run
 
 import numpy as np
 import pytest
