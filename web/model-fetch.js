@@ -14,11 +14,11 @@ function refusedMessage(engine, status) {
     return (
       `The ${engine.label} engine's host refused the download (HTTP ${status}). ` +
       `It may ask you to sign in and accept the model's license first. ` +
-      `Use another engine, or download the file yourself and import it.`
+      `Use another engine, or download the file yourself and import it under Storage.`
     );
   }
   if (status === 404) {
-    return `The ${engine.label} engine's file was not found at its source (HTTP 404). Use another engine.`;
+    return `The ${engine.label} engine's file was not found at its source (HTTP 404). Use another engine, or import the file under Storage.`;
   }
   return `The ${engine.label} engine could not be downloaded (HTTP ${status}). Try again later or use another engine.`;
 }
@@ -28,12 +28,17 @@ export function sourceURL(engine, base) {
   return new URL(engine.source, base).href;
 }
 
-export async function fetchModel(engine, base, onProgress) {
+const cancelled = (engine) => new WorkerError("cancelled", `The ${engine.label} engine's download was cancelled.`);
+
+// Download an engine's model. `signal` (an AbortSignal) cancels it.
+export async function fetchModel(engine, base, onProgress, signal) {
   const url = sourceURL(engine, base);
   let response;
   try {
-    response = await fetch(url, { credentials: "omit" });
+    // no-store: the model store keeps the only copy, not the HTTP cache too.
+    response = await fetch(url, { credentials: "omit", cache: "no-store", signal });
   } catch (err) {
+    if (signal?.aborted) throw cancelled(engine);
     throw new WorkerError(
       "download",
       `The ${engine.label} engine could not be downloaded: the network is unreachable (${err.message}).`,
@@ -48,7 +53,14 @@ export async function fetchModel(engine, base, onProgress) {
   const parts = [];
   let loaded = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (err) {
+      if (signal?.aborted) throw cancelled(engine);
+      throw new WorkerError("download", `The ${engine.label} engine's download was interrupted (${err.message}). Try again.`);
+    }
+    const { done, value } = chunk;
     if (done) break;
     if (bytes && loaded + value.length <= bytes.length) bytes.set(value, loaded);
     else {

@@ -1,17 +1,21 @@
-// The engine worker: Pyodide (the image work, in Python) and onnxruntime-web
-// (the network) live here, never on the page's thread. See protocol.js.
+// The engine worker: Pyodide (the image work, in Python), onnxruntime-web (the
+// network) and the model store live here, never on the page's thread. See
+// protocol.js for the messages.
 
 import { Reply, Request, WorkerError } from "./protocol.js";
-import { fetchModel } from "./model-fetch.js";
+import { fetchModel, sha256 } from "./model-fetch.js";
+import { ModelStore } from "./model-store.js";
 
 const base = new URL("./", import.meta.url).href;
-let runtime = null; // {pyodide, ort, api, engines, threads}
+let runtime = null; // {pyodide, ort, api, engines, threads, build}
+let store = null; // ModelStore, or null where IndexedDB is unavailable
 let queue = Promise.resolve(); // requests run one at a time, in order
+const downloads = new Map(); // request id -> AbortController, for "cancel"
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
-function progress(id, stage, message, loaded, total) {
-  post({ id, type: Reply.PROGRESS, stage, message, loaded, total });
+function progress(id, stage, message, extra = {}) {
+  post({ id, type: Reply.PROGRESS, stage, message, ...extra });
 }
 
 async function fetchJSON(path) {
@@ -20,24 +24,31 @@ async function fetchJSON(path) {
   return r.json();
 }
 
+const toJs = (proxy) => {
+  const value = proxy.toJs({ dict_converter: Object.fromEntries });
+  proxy.destroy();
+  return value;
+};
+
 async function boot(id) {
   if (runtime) return runtime;
   const [build, engines] = await Promise.all([fetchJSON("build.json"), fetchJSON("engines.json")]);
+  store = await ModelStore.open();
 
-  progress(id, "boot", "Starting Python (Pyodide)");
+  progress(id, "boot", "Starting Python (Pyodide)", { step: 1, steps: 4 });
   const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", base).href);
   const pyodide = await loadPyodide({ indexURL: new URL("pyodide/", base).href });
 
-  progress(id, "boot", "Loading numpy and Pillow");
+  progress(id, "boot", "Loading numpy and Pillow", { step: 2, steps: 4 });
   await pyodide.loadPackage(["numpy", "pillow", "micropip"], { messageCallback: () => {} });
 
-  progress(id, "boot", "Loading Backgrone");
+  progress(id, "boot", "Loading Backgrone", { step: 3, steps: 4 });
   const micropip = pyodide.pyimport("micropip");
   await micropip.install.callKwargs(new URL(`py/${build.wheel}`, base).href, { deps: false });
   micropip.destroy();
   const api = pyodide.pyimport("backgrone.webapi");
 
-  progress(id, "boot", "Loading onnxruntime-web");
+  progress(id, "boot", "Loading onnxruntime-web", { step: 4, steps: 4 });
   const ort = await import(new URL("ort/ort.wasm.min.mjs", base).href);
   ort.env.wasm.wasmPaths = new URL("ort/", base).href; // must be absolute
   // WASM threads need a cross-origin isolated page; without it ort would
@@ -56,40 +67,173 @@ const engineById = (id) => {
   return engine;
 };
 
-async function loadEngine(id, { engine: engineId }) {
-  const { api, ort, pyodide } = runtime;
-  if (api.loaded_engine() === engineId) return { engine: engineId, cached: true };
+// -- the model store ---------------------------------------------------------
+
+// A stored model is used only if its bytes still check out: the pinned sha256
+// where there is one, else the one recorded at its first download.
+async function storedModel(id, engine) {
+  if (!store) return null;
+  const meta = await store.meta(engine.id);
+  if (!meta) return null;
+  const bytes = await store.bytes(engine.id);
+  const want = engine.sha256 ?? meta.sha256;
+  if (bytes && bytes.length === meta.size && (await sha256(bytes)) === want) return bytes;
+  await store.delete(engine.id);
+  progress(id, "download", `The stored ${engine.label} engine failed its check and was removed; downloading it again`, {
+    notice: true,
+  });
+  return null;
+}
+
+async function keep(id, engine, bytes, digest, source) {
+  if (!store) return "This browser offers no storage here (private window?): the engine will be downloaded again next time.";
+  try {
+    await store.put(engine.id, bytes, { sha256: digest, source, label: engine.label });
+    await navigator.storage?.persist?.().catch(() => false);
+    return null;
+  } catch (err) {
+    const full = err?.name === "QuotaExceededError";
+    return full
+      ? `Not enough storage to keep the ${engine.label} engine: it works now and will be downloaded again next time.`
+      : `The ${engine.label} engine could not be stored (${err?.message ?? err}): it will be downloaded again next time.`;
+  }
+}
+
+async function download(id, engine) {
+  const controller = new AbortController();
+  downloads.set(id, controller);
+  try {
+    const { bytes, sha256: digest } = await fetchModel(
+      engine,
+      base,
+      (loaded, total) => progress(id, "download", `Downloading the ${engine.label} engine`, { engine: engine.id, loaded, total }),
+      controller.signal,
+    );
+    const warning = await keep(id, engine, bytes, digest, engine.source);
+    return { bytes, warning };
+  } finally {
+    downloads.delete(id);
+  }
+}
+
+// The model's bytes: from the store, else downloaded (and stored).
+async function modelBytes(id, engine) {
+  const stored = await storedModel(id, engine);
+  if (stored) return { bytes: stored, warning: null };
+  return download(id, engine);
+}
+
+async function loadEngine(id, engineId) {
+  const { api } = runtime;
+  if (api.loaded_engine() === engineId) return { engine: engineId, warning: null };
   const engine = engineById(engineId);
-  const { bytes, sha256 } = await fetchModel(engine, base, (loaded, total) =>
-    progress(id, "download", `Downloading the ${engine.label} engine`, loaded, total),
-  );
+  const { bytes, warning } = await modelBytes(id, engine);
+  return { ...(await startSession(id, engine, bytes)), warning };
+}
+
+async function startSession(id, engine, bytes) {
+  const { api, ort, pyodide } = runtime;
   progress(id, "session", `Starting the ${engine.label} engine`);
   const options = pyodide.toPy({ executionProviders: ["wasm"], graphOptimizationLevel: "all" });
-  const info = (await api.load_engine(engine.id, bytes, ort, options)).toJs({ dict_converter: Object.fromEntries });
-  options.destroy();
-  return { ...info, bytes: bytes.length, sha256, sessionSeconds: info.seconds };
+  try {
+    return toJs(await api.load_engine(engine.id, bytes, ort, options));
+  } finally {
+    options.destroy();
+  }
+}
+
+async function storageInfo() {
+  const estimate = (await navigator.storage?.estimate?.().catch(() => null)) ?? {};
+  return {
+    available: store !== null,
+    stored: store ? await store.list() : [],
+    usage: estimate.usage ?? null,
+    quota: estimate.quota ?? null,
+    persisted: (await navigator.storage?.persisted?.().catch(() => false)) ?? false,
+  };
+}
+
+// -- Python calls ------------------------------------------------------------
+
+// Python answers {ok: false, code, message} for the user's own mistakes.
+function unwrap(result) {
+  if (!result.ok) throw new WorkerError(result.code, result.message);
+  return result;
 }
 
 async function processImage(id, { engine, name, bytes }) {
   const { api } = runtime;
-  if (api.loaded_engine() !== engine) await loadEngine(id, { engine });
+  const loaded = await loadEngine(id, engine);
   progress(id, "image", `Cutting out ${name}`);
-  const proxy = await api.process(new Uint8Array(bytes), engine);
-  const result = proxy.toJs({ dict_converter: Object.fromEntries });
-  proxy.destroy();
-  if (!result.ok) throw new WorkerError(result.code, result.message);
-  const png = result.png.buffer;
+  const r = unwrap(toJs(await api.process(new Uint8Array(bytes), engine)));
+  const png = r.png.buffer;
+  const mask = r.mask.buffer;
   return {
     reply: {
       png,
-      width: result.width,
-      height: result.height,
-      format: result.format,
-      notes: result.notes,
-      timings: result.timings,
+      mask,
+      width: r.width,
+      height: r.height,
+      format: r.format,
+      notes: r.notes,
+      timings: r.timings,
+      warning: loaded.warning ?? null,
     },
-    transfer: [png],
+    transfer: [png, mask],
   };
+}
+
+async function render(id, { bytes, mask, options, background, format, maxSide }) {
+  const { api, pyodide } = runtime;
+  const opts = pyodide.toPy(options);
+  try {
+    const r = unwrap(
+      toJs(
+        await api.render(
+          new Uint8Array(bytes),
+          new Uint8Array(mask),
+          opts,
+          // undefined, not null: Pyodide turns null into jsnull, undefined into None.
+          background ? new Uint8Array(background) : undefined,
+          format,
+          maxSide ?? undefined,
+        ),
+      ),
+    );
+    const out = r.bytes.buffer;
+    return { reply: { bytes: out, mime: r.mime }, transfer: [out] };
+  } finally {
+    opts.destroy();
+  }
+}
+
+async function makeZip(id, { entries }) {
+  const { api, pyodide } = runtime;
+  const list = pyodide.toPy(entries.map((e) => [e.name, new Uint8Array(e.bytes)]));
+  try {
+    const r = unwrap(toJs(await api.make_zip(list)));
+    const out = r.bytes.buffer;
+    return { reply: { bytes: out }, transfer: [out] };
+  } finally {
+    list.destroy();
+  }
+}
+
+async function importEngine(id, { engine: engineId, bytes }) {
+  const engine = engineById(engineId);
+  const data = new Uint8Array(bytes);
+  const digest = await sha256(data);
+  if (engine.sha256 && digest !== engine.sha256) {
+    throw new WorkerError(
+      "bad-model",
+      `This file is not the ${engine.label} engine's model: its checksum differs from the one this site pins.`,
+    );
+  }
+  // Starting a session checks the file against the engine's input and output
+  // shapes before anything is stored.
+  const info = await startSession(id, engine, data);
+  const warning = await keep(id, engine, data, digest, "imported");
+  return { ...info, sha256: digest, warning };
 }
 
 const handlers = {
@@ -99,16 +243,26 @@ const handlers = {
       threads,
       crossOriginIsolated: self.crossOriginIsolated,
       versions: { pyodide: pyodide.version, ...build.versions },
+      storage: await storageInfo(),
     };
   },
-  [Request.LOAD_ENGINE]: async (id, msg) => {
-    await boot(id);
-    return loadEngine(id, msg);
+  [Request.LOAD_ENGINE]: async (id, msg) => loadEngine(id, msg.engine),
+  [Request.DOWNLOAD_ENGINE]: async (id, msg) => {
+    const engine = engineById(msg.engine);
+    if (await storedModel(id, engine)) return { engine: engine.id, warning: null };
+    const { warning } = await download(id, engine);
+    return { engine: engine.id, warning };
   },
-  [Request.PROCESS]: async (id, msg) => {
-    await boot(id);
-    return processImage(id, msg);
+  [Request.DELETE_ENGINE]: async (id, msg) => {
+    if (runtime.api.loaded_engine() === msg.engine) await runtime.api.unload_engine();
+    if (store) await store.delete(msg.engine);
+    return storageInfo();
   },
+  [Request.IMPORT_ENGINE]: importEngine,
+  [Request.STORAGE]: async () => storageInfo(),
+  [Request.PROCESS]: processImage,
+  [Request.RENDER]: render,
+  [Request.ZIP]: makeZip,
 };
 
 async function handle(msg) {
@@ -116,13 +270,14 @@ async function handle(msg) {
   try {
     const handler = handlers[type];
     if (!handler) throw new WorkerError("internal", `unknown request type ${type}`);
+    await boot(id);
     const out = await handler(id, msg);
     const { reply, transfer } = out && out.reply ? out : { reply: out, transfer: [] };
     post({ id, type: Reply.REPLY, result: reply }, transfer);
   } catch (err) {
     const code = err.code || "internal";
     // A Python exception arrives as a PythonError whose message is the whole
-    // traceback: keep its last line for the user.
+    // traceback: keep its last line.
     let message = String(err.message || err);
     if (err.type) message = message.trim().split("\n").pop();
     post({ id, type: Reply.ERROR, code, message });
@@ -130,5 +285,11 @@ async function handle(msg) {
 }
 
 self.onmessage = (event) => {
-  queue = queue.then(() => handle(event.data));
+  const msg = event.data;
+  // Cancelling must not wait behind the request it cancels.
+  if (msg.type === Request.CANCEL) {
+    downloads.get(msg.target)?.abort();
+    return;
+  }
+  queue = queue.then(() => handle(msg));
 };

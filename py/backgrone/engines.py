@@ -33,7 +33,7 @@ class Engine:
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     # How to read the first output: "sigmoid-minmax" = already a probability
-    # map, min-max normalised after resizing, as in both reference codes.
+    # map, min-max normalised as in both reference codes (see tensors.py).
     output: str = "sigmoid-minmax"
     approx_mb: int = 0
 

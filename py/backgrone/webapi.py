@@ -6,10 +6,14 @@ however often the user switches engines.
 """
 from __future__ import annotations
 
+import io
 import time
 
+from PIL import Image
+
+from . import compose, imageio
 from .engines import get_engine
-from .errors import BackgroneError
+from .errors import BackgroneError, ImageError
 from .inference.web import WebSession
 from .pipeline import remove_background
 
@@ -56,17 +60,66 @@ async def process(data, engine_id: str) -> dict:
     engine = _current["engine"]
     if engine is None or engine.id != engine_id:
         return {"ok": False, "code": "engine-not-loaded", "message": f"The {engine_id} engine is not loaded."}
-    raw = data.to_bytes() if hasattr(data, "to_bytes") else bytes(data)
+    raw = _bytes(data)
     try:
         result = await remove_background(raw, engine, _current["session"])
     except BackgroneError as exc:
         return {"ok": False, "code": exc.code, "message": str(exc)}
+    mask_png, _ = compose.encode_mask(result.mask)
     return {
         "ok": True,
         "png": to_js(result.png),
+        "mask": to_js(mask_png),
         "width": result.width,
         "height": result.height,
         "format": result.format,
         "notes": result.notes,
         "timings": result.timings,
     }
+
+
+def _bytes(data) -> bytes:
+    return data.to_bytes() if hasattr(data, "to_bytes") else bytes(data)
+
+
+def _fit(img: Image.Image, max_side: int | None) -> Image.Image:
+    if not max_side or max(img.size) <= max_side:
+        return img
+    scale = max_side / max(img.size)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
+def render(original, mask_png, options: dict, background, fmt: str, max_side: int | None = None) -> dict:
+    """The photo on a chosen background, cropped or not, encoded as `fmt`
+    ("png", "webp", "jpeg" or "mask"). `max_side` scales it down first, for
+    previews. Stateless: the page keeps the file and its mask, so the worker
+    holds no image between requests."""
+    from pyodide.ffi import to_js
+
+    try:
+        decoded = imageio.decode(_bytes(original))
+        mask = Image.open(io.BytesIO(_bytes(mask_png)))
+        mask.load()
+        if mask.mode != "L" or mask.size != decoded.size:
+            raise ImageError("The stored mask does not belong to this image.")
+        picked = imageio.decode(_bytes(background)).rgb if background is not None else None
+        opts = compose.RenderOptions.from_dict(dict(options), image=picked)
+        rgb, mask = _fit(decoded.rgb, max_side), _fit(mask, max_side)
+        alpha = _fit(decoded.alpha, max_side) if decoded.alpha is not None else None
+        if fmt == "mask":
+            box = compose.crop_box(mask, opts.margin) if opts.crop else None
+            data, mime = compose.encode_mask(mask.crop(box) if box else mask)
+        else:
+            data, mime = compose.encode(compose.render(rgb, mask, alpha, opts), fmt)
+    except BackgroneError as exc:
+        return {"ok": False, "code": exc.code, "message": str(exc)}
+    return {"ok": True, "bytes": to_js(data), "mime": mime}
+
+
+def make_zip(entries) -> dict:
+    """One ZIP of (name, bytes) pairs."""
+    from pyodide.ffi import to_js
+
+    pairs = [(str(name), _bytes(data)) for name, data in entries]
+    return {"ok": True, "bytes": to_js(compose.make_zip(pairs))}

@@ -33,17 +33,38 @@ def choose_engine(page, engine_id: str) -> None:
     page.check(f"input[name=engine][value={engine_id}]")
 
 
+FINISHED = ".item[data-state=done], .item[data-state=failed], .item[data-state=cancelled]"
+
+
 def wait_results(page, count: int, timeout: int = IMAGE_TIMEOUT) -> list:
+    """Wait until `count` queue items have finished; the items, in queue order."""
     page.wait_for_function(
-        "(n) => document.querySelectorAll('.result.done, .result.failed').length >= n",
-        arg=count, timeout=timeout,
+        "([sel, n]) => document.querySelectorAll(sel).length >= n",
+        arg=[FINISHED, count], timeout=timeout,
     )
-    return page.query_selector_all(".result")
+    return page.query_selector_all("#queue .item")
 
 
-def download_cutout(page, card) -> tuple[bytes, str]:
-    """Press the card's Download button and read what the browser saved."""
-    with page.expect_download() as info:
-        card.query_selector(".download").click()
+def state(item) -> str:
+    return item.get_attribute("data-state")
+
+
+def error(item) -> str:
+    return item.query_selector(".item-error").inner_text()
+
+
+def open_result(page, item) -> None:
+    item.query_selector(".item-open").click()
+    page.wait_for_selector("#viewer:not([hidden])")
+
+
+def export(page, item=None, fmt: str = "png") -> tuple[bytes, str]:
+    """Open a result (if given), pick the export format, press Download and
+    read what the browser saved."""
+    if item is not None:
+        open_result(page, item)
+    page.select_option("#format", fmt)
+    with page.expect_download(timeout=IMAGE_TIMEOUT) as info:
+        page.click("#download")
     download = info.value
     return Path(download.path()).read_bytes(), download.suggested_filename

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from browser import choose_engine, drop_files, wait_results
+from browser import choose_engine, drop_files, error, state, wait_results
 
 pytestmark = pytest.mark.browser
 
@@ -30,21 +30,18 @@ def test_bad_files_fail_alone_and_the_queue_goes_on(app, photos):
     ])
     wait_results(app, 5)
     outcome = {
-        c.query_selector(".result-name").inner_text(): (
-            c.query_selector(".result-state").inner_text(),
-            c.query_selector(".result-error").inner_text(),
-        )
-        for c in app.query_selector_all(".result")
+        i.query_selector(".item-name").inner_text(): (state(i), error(i))
+        for i in app.query_selector_all("#queue .item")
     }
-    assert outcome["astronaut.png"] == ("Done", "")
-    assert outcome["notes.txt"] == ("Failed", "This file is not an image Backgrone can read.")
-    assert outcome["fake.jpg"] == ("Failed", "This file is not an image Backgrone can read.")
-    assert outcome["empty.png"] == ("Failed", "The file is empty.")
-    state, message = outcome["truncated.jpg"]
-    assert state == "Failed" and "damaged" in message
+    assert outcome["astronaut.png"] == ("done", "")
+    assert outcome["notes.txt"] == ("failed", "This file is not an image Backgrone can read.")
+    assert outcome["fake.jpg"] == ("failed", "This file is not an image Backgrone can read.")
+    assert outcome["empty.png"] == ("failed", "The file is empty.")
+    st, message = outcome["truncated.jpg"]
+    assert st == "failed" and "damaged" in message
     # No traceback reaches the user.
     assert "Traceback" not in app.inner_text("body")
     # And the page still cuts out the next image.
     app.set_input_files("#file-input", str(photos["coffee"]))
-    wait_results(app, 6)
-    assert app.query_selector(".result").query_selector(".result-state").inner_text() == "Done"
+    items = wait_results(app, 6)
+    assert state(items[-1]) == "done"

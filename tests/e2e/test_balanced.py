@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from backgrone.engines import get_engine
-from browser import choose_engine, download_cutout, drop_files, wait_results
+from browser import choose_engine, drop_files, error, export, state, wait_results
 from e2e.test_cutout import check_against_reference, reference
 
 pytestmark = pytest.mark.browser
@@ -26,12 +26,11 @@ def test_balanced_downloads_from_its_source_and_matches_cpython(
     choose_engine(app, "balanced")
     photo = photos["astronaut"].read_bytes()
     drop_files(app, [("astronaut.png", photo, "image/png"), ("coffee.png", photos["coffee"].read_bytes(), "image/png")])
-    cards = wait_results(app, 2)
-    assert [c.query_selector(".result-state").inner_text() for c in cards] == ["Done", "Done"]
+    items = wait_results(app, 2)
+    assert [state(i) for i in items] == ["done", "done"]
     # Downloaded once for both images.
     assert requests_log.count(BALANCED.source) == 1
-    astronaut = next(c for c in cards if "astronaut" in c.inner_text())
-    png, _ = download_cutout(app, astronaut)
+    png, _ = export(app, items[0])
     alpha = check_against_reference(png, photo, reference(photo, "balanced", standin_model),
                                     "Balanced (stand-in), astronaut")
     # The stand-in makes red opaque and blue transparent: the orange suit stays.
@@ -44,14 +43,14 @@ def test_refused_download_says_what_to_do_and_page_goes_on(app, context, request
     context.route(BALANCED.source, lambda route: route.fulfill(status=status, body=b"no", headers=CORS))
     choose_engine(app, "balanced")
     app.set_input_files("#file-input", str(photos["astronaut"]))
-    (card,) = wait_results(app, 1)
-    error = card.query_selector(".result-error").inner_text()
-    assert f"HTTP {status}" in error and "another engine" in error
+    (item,) = wait_results(app, 1)
+    message = error(item)
+    assert f"HTTP {status}" in message and "another engine" in message and "import" in message
     # The page still works with another engine.
     choose_engine(app, "lightweight")
     app.set_input_files("#file-input", str(photos["astronaut"]))
-    cards = wait_results(app, 2)
-    assert cards[0].query_selector(".result-state").inner_text() == "Done"
+    items = wait_results(app, 2)
+    assert state(items[1]) == "done"
 
 
 def test_model_of_the_wrong_shape_is_refused(app, context, requests_log, photos, tmp_path):
@@ -62,6 +61,6 @@ def test_model_of_the_wrong_shape_is_refused(app, context, requests_log, photos,
     context.route(BALANCED.source, lambda route: route.fulfill(status=200, body=wrong, headers=CORS))
     choose_engine(app, "balanced")
     app.set_input_files("#file-input", str(photos["astronaut"]))
-    (card,) = wait_results(app, 1)
-    error = card.query_selector(".result-error").inner_text()
-    assert "does not fit the Balanced engine" in error and "1x3x1024x1024" in error
+    (item,) = wait_results(app, 1)
+    message = error(item)
+    assert "does not fit the Balanced engine" in message and "1x3x1024x1024" in message

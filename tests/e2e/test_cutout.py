@@ -16,7 +16,7 @@ from backgrone.engines import get_engine
 from backgrone.inference.native import NativeSession
 from backgrone.pipeline import remove_background
 from helpers import run
-from browser import choose_engine, download_cutout, drop_files, wait_results
+from browser import choose_engine, drop_files, export, state, wait_results
 
 pytestmark = pytest.mark.browser
 
@@ -51,12 +51,13 @@ def test_lightweight_cutout_by_drop_matches_cpython(app, photos, model_path):
     photo = photos["astronaut"].read_bytes()
     choose_engine(app, "lightweight")
     drop_files(app, [("astronaut.png", photo, "image/png")])
-    (card,) = wait_results(app, 1)
-    assert card.query_selector(".result-state").inner_text() == "Done"
-    # The cutout is shown on the checkerboard.
-    assert app.eval_on_selector(".result .checker img", "img => img.complete && img.naturalWidth") == 512
-    print("\nbrowser stages, Lightweight, astronaut 512x512:", card.get_attribute("data-timings"))
-    png, filename = download_cutout(app, card)
+    (item,) = wait_results(app, 1)
+    assert state(item) == "done"
+    # The finished cutout opens in the viewer, on the checkerboard.
+    app.wait_for_function("() => document.querySelector('#view-after').naturalWidth === 512")
+    assert "checker" in app.get_attribute("#compare", "class")
+    print("\nbrowser:", app.inner_text("#view-meta"))
+    png, filename = export(app)
     assert filename == "astronaut-cutout.png"
     alpha = check_against_reference(png, photo, reference(photo, "lightweight", model_path("lightweight")),
                             "Lightweight, astronaut")
@@ -70,8 +71,8 @@ def test_precision_cutout_by_file_picker_matches_cpython(app, photos, model_path
     photo = photos["grace_hopper"].read_bytes()
     choose_engine(app, "precision")
     app.set_input_files("#file-input", str(photos["grace_hopper"]))
-    (card,) = wait_results(app, 1)
-    png, filename = download_cutout(app, card)
+    (item,) = wait_results(app, 1)
+    png, filename = export(app, item)
     assert filename == "grace_hopper-cutout.png"
     alpha = check_against_reference(png, photo, reference(photo, "precision", model_path("precision")),
                             "Precision, grace_hopper")

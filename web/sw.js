@@ -1,0 +1,63 @@
+// The service worker: the app shell and the runtime (Pyodide, the numpy and
+// Pillow wheels, onnxruntime-web, the backgrone wheel) are precached, so the
+// site works offline after the first visit. Models are not cached here: they
+// live in IndexedDB (model-store.js).
+//
+// It also adds the cross-origin isolation headers to what it serves, so WASM
+// threads work on static hosts that cannot send COOP/COEP themselves.
+
+const VERSION = "__BUILD_VERSION__"; // stamped by build.py from the files' contents
+const CACHE = `backgrone-${VERSION}`;
+const scope = new URL(self.registration.scope);
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    (async () => {
+      const manifest = await (await fetch("precache.json", { cache: "no-store" })).json();
+      const cache = await caches.open(CACHE);
+      // no-store: fill the cache from the server, not from an older HTTP cache entry.
+      await cache.addAll(manifest.files.map((f) => new Request(f, { cache: "no-store" })));
+      await self.skipWaiting();
+    })(),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const key of await caches.keys()) {
+        if (key.startsWith("backgrone-") && key !== CACHE) await caches.delete(key);
+      }
+      await self.clients.claim();
+    })(),
+  );
+});
+
+function isolated(response) {
+  if (response.type === "opaque" || response.type === "opaqueredirect") return response;
+  const headers = new Headers(response.headers);
+  headers.set("Cross-Origin-Opener-Policy", "same-origin");
+  headers.set("Cross-Origin-Embedder-Policy", "require-corp");
+  headers.set("Cross-Origin-Resource-Policy", "same-origin");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+async function respond(request) {
+  const cache = await caches.open(CACHE);
+  const cached =
+    (await cache.match(request, { ignoreSearch: true })) ??
+    (request.mode === "navigate" && new URL(request.url).pathname === scope.pathname
+      ? await cache.match("./")
+      : undefined);
+  return isolated(cached ?? (await fetch(request)));
+}
+
+self.addEventListener("fetch", (event) => {
+  const { request } = event;
+  const url = new URL(request.url);
+  // Engine sources on other hosts, and the models (kept in IndexedDB), go to
+  // the network untouched.
+  if (request.method !== "GET" || url.origin !== scope.origin) return;
+  if (url.pathname.startsWith(`${scope.pathname}models/`)) return;
+  event.respondWith(respond(request));
+});

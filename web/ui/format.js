@@ -1,0 +1,44 @@
+// Small formatting helpers for the page.
+
+// MiB, written "MB" as the engine guide does (~84 MB for 88,188,479 bytes).
+export const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)} MB`;
+
+export function duration(seconds) {
+  if (!isFinite(seconds)) return "";
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
+
+// Progress of a transfer: "12 MB of 44 MB · 5.1 MB/s · 6 s left".
+export class Rate {
+  constructor() {
+    this.start = performance.now();
+  }
+
+  describe(loaded, total) {
+    const elapsed = (performance.now() - this.start) / 1000;
+    const rate = elapsed > 0 ? loaded / elapsed : 0;
+    const parts = [total ? `${mb(loaded)} of ${mb(total)}` : mb(loaded)];
+    if (rate > 0 && elapsed > 0.5) {
+      parts.push(`${mb(rate)}/s`);
+      if (total) parts.push(`${duration((total - loaded) / rate)} left`);
+    }
+    return parts.join(" \u00b7 ");
+  }
+}
+
+export function stem(name) {
+  return (name || "").replace(/\.[^.]+$/, "") || "image";
+}
+
+// Save bytes as a file, as a user's click on a download link does.
+export function saveAs(bytes, mime, filename) {
+  const url = URL.createObjectURL(new Blob([bytes], { type: mime }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
