@@ -17,7 +17,8 @@ self.addEventListener("install", (event) => {
       const cache = await caches.open(CACHE);
       // no-store: fill the cache from the server, not from an older HTTP cache entry.
       await cache.addAll(manifest.files.map((f) => new Request(f, { cache: "no-store" })));
-      await self.skipWaiting();
+      // No skipWaiting(): a new build takes over once no page runs the old
+      // one, so an open page never has its runtime swapped under it.
     })(),
   );
 });

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+READY_TIMEOUT = 120_000  # ms: Pyodide, numpy, Pillow and ort starting on a busy machine
 IMAGE_TIMEOUT = 240_000  # ms: a model download, session start and one inference
 
 

@@ -9,12 +9,12 @@ import threading
 import pytest
 
 import build
+from browser import READY_TIMEOUT
 
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-READY_TIMEOUT = 120_000  # ms: Pyodide, numpy, Pillow and ort starting on a busy machine
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ export class EnginePanel {
   // Balanced when this site can give it without asking anyone (self-hosted,
   // or already stored); otherwise Lightweight, and one line says why.
   chooseDefault() {
+    this.note("");
     if (this.engines.some((e) => e.id === this.userChose)) return this.select(this.userChose, false);
     const balanced = this.engines.find((e) => e.id === "balanced");
     if (balanced && (balanced.self_hosted || this.stored.has("balanced"))) return this.select("balanced", false);
