@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT / "py"))
 
 from backgrone import __version__  # noqa: E402
 from backgrone.engines import ENGINES, get_engine  # noqa: E402
-from backgrone.models import cache_dir, sha256_file  # noqa: E402
+from backgrone.errors import ModelError  # noqa: E402
+from backgrone.models import cache_dir, sha256_file, verify  # noqa: E402
 
 DIST = ROOT / "dist"
 VENV = ROOT / ".venv"
@@ -98,13 +99,10 @@ def log(msg: str) -> None:
 
 
 def check(path: Path, size: int | None, sha256: str | None, what: str) -> None:
-    actual = path.stat().st_size
-    if size is not None and actual != size:
-        raise BuildError(f"{what}: {actual:,} bytes, expected {size:,} ({path})")
-    if sha256 is not None:
-        digest = sha256_file(path)
-        if digest != sha256:
-            raise BuildError(f"{what}: sha256 {digest}, expected {sha256} ({path})")
+    try:
+        verify(path, size, sha256)
+    except ModelError as exc:
+        raise BuildError(f"{what}: {exc}") from None
 
 
 def cached(pin: Pinned, folder: str, fetch) -> Path:
