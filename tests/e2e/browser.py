@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 READY_TIMEOUT = 120_000  # ms: Pyodide, numpy, Pillow and ort starting on a busy machine
@@ -32,6 +33,11 @@ def drop_files(page, files: list[tuple[str, bytes, str]], target: str = "#dropzo
 
 def choose_engine(page, engine_id: str) -> None:
     page.check(f"input[name=engine][value={engine_id}]")
+
+
+def runs_threaded(page) -> bool:
+    """The page reports WASM threads (the worker uses 2 to 4)."""
+    return re.search(r"\b[2-4] threads\b", page.inner_text("#runtime-info")) is not None
 
 
 FINISHED = ".item[data-state=done], .item[data-state=failed], .item[data-state=cancelled]"

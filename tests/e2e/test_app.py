@@ -15,7 +15,7 @@ from PIL import Image
 
 import build
 from browser import (IMAGE_TIMEOUT, READY_TIMEOUT, choose_engine, drop_files, export, open_result,
-                     state, wait_results)
+                     runs_threaded, state, wait_results)
 from standin import make_standin
 
 pytestmark = pytest.mark.browser
@@ -315,7 +315,7 @@ def test_service_worker_provides_isolation_on_a_plain_host(page, plain_host):
     page.goto(plain_host)
     page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
     assert page.evaluate("crossOriginIsolated") is True
-    assert "2 threads" in page.inner_text("#runtime-info") or "threads" in page.inner_text("#runtime-info")
+    assert runs_threaded(page)
     assert "single-threaded" not in page.inner_text("#runtime-info")
 
 
