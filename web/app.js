@@ -2,6 +2,7 @@
 // engine worker. All image work happens in the worker (engine-client.js).
 
 import { EngineClient } from "./engine-client.js";
+import { registerServiceWorker } from "./offline.js";
 import { EnginePanel } from "./ui/engines.js";
 import { Queue, wireInputs } from "./ui/queue.js";
 import { Viewer } from "./ui/viewer.js";
@@ -27,26 +28,6 @@ function onProgress(msg) {
   } else setStatus(`${msg.message}\u2026`, {});
 }
 
-// The service worker makes the site work offline, and adds the cross-origin
-// isolation headers where the host does not send them. In that case the page
-// reloads once, under the worker's control, to get WASM threads.
-async function serviceWorker() {
-  if (!("serviceWorker" in navigator)) return;
-  try {
-    await navigator.serviceWorker.register("sw.js");
-  } catch {
-    return; // e.g. a file:// page: works online, without offline support
-  }
-  if (self.crossOriginIsolated || sessionStorage.getItem("backgrone.coi-reload")) return;
-  await navigator.serviceWorker.ready;
-  if (!navigator.serviceWorker.controller) {
-    await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
-  }
-  sessionStorage.setItem("backgrone.coi-reload", "1");
-  location.reload();
-  await new Promise(() => {}); // the page is going away
-}
-
 async function openSample(queue) {
   const sample = new URLSearchParams(location.search).get("sample");
   if (!sample || !/^samples\/[\w.-]+$/.test(sample)) return;
@@ -55,7 +36,7 @@ async function openSample(queue) {
 }
 
 async function main() {
-  await serviceWorker();
+  await registerServiceWorker();
   const engines = await (await fetch("engines.json")).json();
   const client = new EngineClient();
   const panel = new EnginePanel({ client, engines, setStatus });
@@ -85,6 +66,9 @@ async function main() {
   );
   wireInputs((files) => queue.add(files));
 
+  // The Arena's "Use this engine" opens the app with ?engine=ID.
+  const wanted = new URLSearchParams(location.search).get("engine");
+  if (engines.some((e) => e.id === wanted)) panel.select(wanted);
   panel.chooseDefault(); // provisional, until the worker says what is stored
   queue.ready = client.init({ onProgress }).then((info) => {
     panel.applyStorage(info.storage);

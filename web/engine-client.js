@@ -74,6 +74,14 @@ export class EngineClient {
     return this.#call(Request.ZIP, { entries });
   }
 
+  compare(masks) {
+    return this.#call(Request.COMPARE, { masks });
+  }
+
+  arenaExport({ bytes = null, columns = [], figures }) {
+    return this.#call(Request.ARENA_EXPORT, { bytes, columns, figures });
+  }
+
   terminate() {
     this.worker.terminate();
     this.#failAll("the engine worker was stopped");

@@ -18,12 +18,22 @@
 //       reply: {engine, input, output, sha256, warning}
 //   loadEngine {engine}                   start an engine's session (downloading if needed)
 //   process {engine, name, bytes}         cut out one image; `bytes` is transferred
-//       reply: {png, mask, width, height, format, notes, timings, warning}
+//       reply: {png, mask, width, height, format, notes, timings, engineStart, memory, warning}
+//       timings: seconds per stage; engineStart: seconds spent reading, checking and starting
+//       the engine for this image (0 when it was already running); memory: bytes of the
+//       worker's WebAssembly memories (Python's and onnxruntime's), its peak so far
 //   render {bytes, mask, options, background, format, maxSide}
 //       compose the photo and its mask: options {background: transparent|color|blur|image,
 //       color, blur, crop, margin}; format png|webp|jpeg|mask; maxSide scales down (previews)
 //       reply: {bytes, mime}
 //   zip {entries: [{name, bytes}]}        one ZIP of the given files; reply: {bytes}
+//   compare {masks: [{engine, mask}]}    the Arena's figures for mask PNGs of one image
+//       reply: {pairs: [{a, b, iou, mad}], consensus (mask PNG), heat: {engine|"consensus": PNG}}
+//       heat: each engine's disagreement with the others' mean, as a palette PNG whose
+//       indices are the values; the consensus's is the spread of all masks
+//   arenaExport {bytes, columns: [{title, mask, lines}], figures}
+//       the side-by-side picture (omitted when bytes is null) and the figures as CSV and JSON
+//       reply: {png, csv, json}
 //   cancel {target}                       abort the download of request `target`
 //
 // Worker -> page:
@@ -44,6 +54,8 @@ export const Request = Object.freeze({
   PROCESS: "process",
   RENDER: "render",
   ZIP: "zip",
+  COMPARE: "compare",
+  ARENA_EXPORT: "arenaExport",
   CANCEL: "cancel",
 });
 

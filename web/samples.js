@@ -13,8 +13,16 @@ for (const s of await (await fetch("samples.json")).json()) {
   credit.textContent = s.credit;
   const open = document.createElement("a");
   open.className = "button";
-  open.href = `./?sample=${encodeURIComponent(s.file).replace("%2F", "/")}`;
+  const query = `sample=${encodeURIComponent(s.file).replace("%2F", "/")}`;
+  open.href = `./?${query}`;
   open.textContent = "Open in the app";
-  li.append(img, title, credit, open);
+  const arena = document.createElement("a");
+  arena.className = "button secondary";
+  arena.href = `arena.html?${query}`;
+  arena.textContent = "Compare the engines";
+  const actions = document.createElement("p");
+  actions.className = "sample-actions";
+  actions.append(open, arena);
+  li.append(img, title, credit, actions);
   list.append(li);
 }

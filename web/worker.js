@@ -6,6 +6,20 @@ import { Reply, Request, WorkerError } from "./protocol.js";
 import { fetchModel, sha256 } from "./model-fetch.js";
 import { ModelStore } from "./model-store.js";
 
+// WebAssembly memories only ever grow, so their total is the worker's peak
+// so far. onnxruntime-web makes its memory in JavaScript: count memories as
+// they are made. Pyodide's is made inside its module: ask it.
+const memories = [];
+WebAssembly.Memory = class extends WebAssembly.Memory {
+  constructor(descriptor) {
+    super(descriptor);
+    memories.push(new WeakRef(this));
+  }
+};
+const wasmMemory = () =>
+  memories.reduce((sum, m) => sum + (m.deref()?.buffer.byteLength ?? 0), 0) +
+  (runtime?.pyodide._module?.HEAPU8?.byteLength ?? 0);
+
 const base = new URL("./", import.meta.url).href;
 let runtime = null; // {pyodide, ort, api, engines, threads, build}
 let store = null; // ModelStore, or null where IndexedDB is unavailable
@@ -163,7 +177,10 @@ function unwrap(result) {
 
 async function processImage(id, { engine, name, bytes }) {
   const { api } = runtime;
+  const t0 = performance.now();
   const loaded = await loadEngine(id, engine);
+  // Reading, checking and starting the engine, when this image needed it.
+  const engineStart = loaded.seconds === undefined ? 0 : (performance.now() - t0) / 1000;
   progress(id, "image", `Cutting out ${name}`);
   const r = unwrap(toJs(await api.process(new Uint8Array(bytes), engine)));
   const png = r.png.buffer;
@@ -177,6 +194,8 @@ async function processImage(id, { engine, name, bytes }) {
       format: r.format,
       notes: r.notes,
       timings: r.timings,
+      engineStart,
+      memory: wasmMemory(),
       warning: loaded.warning ?? null,
     },
     transfer: [png, mask],
@@ -214,6 +233,35 @@ async function makeZip(id, { entries }) {
     const r = unwrap(toJs(await api.make_zip(list)));
     const out = r.bytes.buffer;
     return { reply: { bytes: out }, transfer: [out] };
+  } finally {
+    list.destroy();
+  }
+}
+
+// -- the Engine Arena ----------------------------------------------------------
+
+async function compare(id, { masks }) {
+  const { api, pyodide } = runtime;
+  const list = pyodide.toPy(masks.map((m) => [m.engine, new Uint8Array(m.mask)]));
+  try {
+    const r = unwrap(toJs(api.compare(list)));
+    const consensus = r.consensus.buffer;
+    const heat = Object.fromEntries(Object.entries(r.heat).map(([engine, png]) => [engine, png.buffer]));
+    return { reply: { pairs: r.pairs, consensus, heat }, transfer: [consensus, ...Object.values(heat)] };
+  } finally {
+    list.destroy();
+  }
+}
+
+async function arenaExport(id, { bytes, columns, figures }) {
+  const { api, pyodide } = runtime;
+  const list = pyodide.toPy(columns.map((c) => [c.title, new Uint8Array(c.mask), c.lines]));
+  try {
+    const r = unwrap(
+      toJs(api.arena_export(bytes ? new Uint8Array(bytes) : undefined, list, JSON.stringify(figures))),
+    );
+    const png = r.png ? r.png.buffer : null;
+    return { reply: { png, csv: r.csv, json: r.json }, transfer: png ? [png] : [] };
   } finally {
     list.destroy();
   }
@@ -263,6 +311,8 @@ const handlers = {
   [Request.PROCESS]: processImage,
   [Request.RENDER]: render,
   [Request.ZIP]: makeZip,
+  [Request.COMPARE]: compare,
+  [Request.ARENA_EXPORT]: arenaExport,
 };
 
 async function handle(msg) {

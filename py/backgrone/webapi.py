@@ -11,7 +11,7 @@ import time
 
 from PIL import Image
 
-from . import compose, imageio
+from . import arena, compose, imageio
 from .engines import get_engine
 from .errors import BackgroneError, ImageError
 from .inference.web import WebSession
@@ -123,3 +123,58 @@ def make_zip(entries) -> dict:
 
     pairs = [(str(name), _bytes(data)) for name, data in entries]
     return {"ok": True, "bytes": to_js(compose.make_zip(pairs))}
+
+
+def _mask(data) -> Image.Image:
+    mask = Image.open(io.BytesIO(_bytes(data)))
+    mask.load()
+    if mask.mode != "L":
+        raise ImageError("A stored mask is not a greyscale image.")
+    return mask
+
+
+def compare(masks) -> dict:
+    """The Arena's figures for [(engine, mask PNG)]: every pair's agreement,
+    the consensus mask, and each engine's disagreement heat-map (the
+    consensus's is the spread of all masks)."""
+    from pyodide.ffi import to_js
+
+    try:
+        decoded = {str(engine): _mask(data) for engine, data in masks}
+        together = arena.pairs(decoded)
+        heat = {e: imageio.encode_png(arena.heat_image(arena.disagreement(decoded, e))) for e in decoded}
+        heat[arena.CONSENSUS] = imageio.encode_png(arena.heat_image(arena.disagreement(decoded, arena.CONSENSUS)))
+        consensus, _ = compose.encode_mask(Image.fromarray(arena.consensus(list(decoded.values())), "L"))
+    except BackgroneError as exc:
+        return {"ok": False, "code": exc.code, "message": str(exc)}
+    return {
+        "ok": True,
+        "pairs": together,
+        "consensus": to_js(consensus),
+        "heat": {e: to_js(png) for e, png in heat.items()},
+    }
+
+
+def arena_export(original, columns, figures_json: str) -> dict:
+    """The side-by-side picture of [(title, mask PNG, [lines])] (None
+    without the original), and the figures (a JSON string) as CSV and JSON."""
+    import json
+
+    from pyodide.ffi import to_js
+
+    figures = json.loads(figures_json)
+    tables = {"csv": arena.figures_csv(figures), "json": arena.figures_json(figures)}
+    if original is None:
+        return {"ok": True, "png": None, **tables}
+    try:
+        decoded = imageio.decode(_bytes(original))
+        cols = [(str(title), _mask(mask), [str(x) for x in lines]) for title, mask, lines in columns]
+        w, h = decoded.size
+        cols.insert(0, ("Original", Image.new("L", decoded.size, 255), [f"{w} x {h} px"]))
+        if any(m.size != decoded.size for _, m, _ in cols):
+            raise ImageError("The stored masks do not belong to this image.")
+        picture = arena.comparison(decoded.rgb, decoded.alpha, cols)
+        png = imageio.encode_png(picture)
+    except BackgroneError as exc:
+        return {"ok": False, "code": exc.code, "message": str(exc)}
+    return {"ok": True, "png": to_js(png), **tables}
