@@ -106,10 +106,13 @@ def disagreement(masks: dict[str, object], engine: str) -> np.ndarray:
 
 
 def _heat_palette() -> list[int]:
-    """0 (agree) near black through purple and red to yellow (disagree)."""
+    """0 (agree) near black through purple and red to yellow (disagree).
+    Colours follow the square root of the value, so that the small
+    differences that matter at edges (a few percent) are visible."""
     stops = [(0, (17, 17, 24)), (64, (96, 24, 140)), (128, (214, 40, 60)), (192, (250, 140, 20)), (255, (255, 240, 80))]
     palette: list[int] = []
-    for v in range(256):
+    for value in range(256):
+        v = 255 * (value / 255) ** 0.5
         for (v0, c0), (v1, c1) in zip(stops, stops[1:]):
             if v0 <= v <= v1:
                 t = (v - v0) / (v1 - v0)

@@ -21,7 +21,7 @@ export class ArenaColumn {
     this.img = $(".arena-img", this.el);
     $(".col-title", this.el).textContent = engine.label;
     $(".col-model", this.el).textContent = engine.model ?? "";
-    if (engine.size) $(".col-size", this.el).textContent = mb(engine.size);
+    $(".col-size", this.el).textContent = engine.guide?.["Model size"] ?? "";
     this.view.setAttribute("aria-label", `${engine.label}: ${this.view.getAttribute("aria-label")}`);
     $(".col-download", this.el).addEventListener("click", onDownload);
     $(".col-cancel", this.el).addEventListener("click", () => this.cancel?.());
@@ -50,11 +50,10 @@ export class ArenaColumn {
   }
 
   offerDownload(engine, message = "") {
-    this.setState("absent", message || "Not on this device.");
     const button = $(".col-download", this.el);
     const from = engine.self_hosted || !/^https?:/.test(engine.source) ? "" : ` from ${new URL(engine.source).host}`;
-    button.textContent = `Download (${mb(engine.size ?? 0)})`;
-    if (!engine.size) button.textContent = "Download";
+    this.setState("absent", message || `Not on this device.${from ? ` It downloads${from}.` : ""}`);
+    button.textContent = `Download ${mb(engine.size ?? engine.approx_mb * 2 ** 20)}`;
     button.title = `Downloads the ${engine.label} engine${from} once and keeps it on this device`;
     button.hidden = false;
   }
