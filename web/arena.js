@@ -136,7 +136,11 @@ class Arena {
         if (gen !== this.generation) return;
         setStatus(`Running ${e.label} (${i + 1} of ${todo.length})\u2026`, {});
         const failed = await this.#runOne(e, gen);
-        if (failed === "bad-image") break; // every engine would refuse it the same way
+        if (failed === "bad-image") {
+          // Every engine would refuse it the same way.
+          for (const rest of todo.slice(i + 1)) this.columns.get(rest.id).setState("ready", "Not run: the image could not be read.");
+          return;
+        }
       }
       if (gen !== this.generation) return;
       await this.#compare(gen);

@@ -321,6 +321,29 @@ def test_zoom_and_pan_stay_synchronised(arena_page):
     assert same(placements()) and placements()[0] == pytest.approx(fit[0], abs=0.5)
 
 
+def test_a_new_image_is_compared_and_a_broken_one_fails_alone(arena_page):
+    page = arena_page
+    drop_files(page, [("notes.png", b"not an image at all", "image/png")])
+    page.wait_for_selector(".arena-col[data-engine=precision][data-state=failed]", timeout=IMAGE_TIMEOUT)
+    message = column(page, "precision").locator(".state-text").inner_text()
+    assert "notes.png" in message or "not an image" in message.lower() or "cannot be read" in message.lower()
+    assert page.inner_text("#status-text") == message
+    assert column(page, "balanced").locator(".state-text").inner_text() == "Not run: the image could not be read."
+    assert page.is_hidden("#agreement-section")
+
+    # The engines are still there: the next image runs through all three.
+    small = Image.open(io.BytesIO(SCENE)).resize((160, 100))
+    out = io.BytesIO()
+    small.save(out, format="PNG")
+    drop_files(page, [("small.png", out.getvalue(), "image/png")])
+    wait_done(page, [*ENGINES, "consensus"])
+    page.wait_for_function("() => document.querySelectorAll('#agreement tbody tr').length === 3")
+    assert "small.png" in page.inner_text("#image-name")
+    for e in (*ENGINES, "consensus"):
+        data, _ = saved(page, lambda: column(page, e).locator(".col-save-mask").click())
+        assert Image.open(io.BytesIO(data)).size == (160, 100)
+
+
 def test_use_this_engine_opens_the_app_with_it(arena_page):
     page = arena_page
     column(page, "lightweight").locator(".col-use").click()
@@ -338,7 +361,11 @@ def test_real_engines_on_a_sample_photo(page, site_url, requests_log, page_error
     page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
     assert page.url.endswith("arena.html?sample=samples/chelsea.png")
     download_engine(page, "lightweight")
+    # While an engine runs, the page says why the others wait.
+    page.wait_for_selector("#sequence-note:not([hidden])", timeout=IMAGE_TIMEOUT)
+    assert "one after another" in page.inner_text("#sequence-note")
     wait_done(page, ["lightweight"])
+    assert page.is_hidden("#sequence-note")
     download_engine(page, "precision")
     wait_done(page, ["precision", "consensus"])
     assert requests_log.count(get_engine("balanced").source) == 0
