@@ -86,7 +86,10 @@ async function main() {
   wireInputs((files) => queue.add(files));
 
   panel.chooseDefault(); // provisional, until the worker says what is stored
-  queue.ready = client.init({ onProgress }).then((info) => {
+  // ?backend=webgpu or ?backend=wasm forces a backend (benchmarks, or a bad
+  // GPU driver); otherwise the worker chooses.
+  const backend = new URLSearchParams(location.search).get("backend") ?? "auto";
+  queue.ready = client.init({ onProgress, backend }).then((info) => {
     panel.applyStorage(info.storage);
     panel.chooseDefault();
     return info;
@@ -96,10 +99,13 @@ async function main() {
     const info = await queue.ready;
     $("#runtime-info").textContent =
       `Python ${info.versions.python} in Pyodide ${info.versions.pyodide}, onnxruntime-web ` +
-      `${info.versions["onnxruntime-web"]}, ${info.threads} thread${info.threads > 1 ? "s" : ""}` +
+      `${info.versions["onnxruntime-web"]} on ${info.backend}` +
+      (info.adapter && info.backendId === "webgpu" ? ` (${info.adapter})` : "") +
       (info.crossOriginIsolated
         ? "."
-        : ". This page is not cross-origin isolated, so the engines run single-threaded (slower).");
+        : ". This page is not cross-origin isolated, so the engines run single-threaded (slower).") +
+      (info.backendNote ? ` ${info.backendNote}` : "");
+    document.body.dataset.backend = info.backendId;
     document.body.dataset.ready = "true";
     setStatus("Ready. Drop images anywhere to cut them out.");
   } catch (err) {

@@ -41,7 +41,18 @@ class WebSession:
             except ModelError:
                 await session.release()
                 raise
-        return cls(ort, session, engine, input_name, output_name)
+        self = cls(ort, session, engine, input_name, output_name)
+        if "webgpu" in (options or {}).get("executionProviders", ()):
+            # WebGPU kernels that cannot run a node fail at the first run, not
+            # at creation: make that run now, so the caller can still choose
+            # WASM (it also compiles the shaders before the first image).
+            w, h = engine.input_size
+            try:
+                await self.run(np.zeros((1, 3, h, w), np.float32))
+            except BaseException:
+                await self.release()
+                raise
+        return self
 
     async def run(self, tensor: np.ndarray) -> np.ndarray:
         from js import Float32Array, Object
