@@ -8,8 +8,10 @@ and inference of one real photo, for one or more models, runs interleaved.
 Each variant is a worker of its own (bundle, execution provider, WASM
 threads); every variant loads every model, and the runs go round robin.
 
-Prints figures (milliseconds; the first run of a session apart from the
-median of the rest) and each mask's difference from the first one.
+Prints figures (wall milliseconds, and the CPU seconds all of Chromium's
+processes used per run, which a busy machine disturbs far less; the first
+run of a session apart from the median of the rest) and each mask's
+difference from the first one.
 Nothing is asserted: the machine is shared and noisy, so compare figures only
 within one run.
 """
@@ -74,7 +76,7 @@ def measure(variants: dict, models: list[str], runs: int, root: Path) -> dict:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     gpu = any(v["ep"] == "webgpu" for v in variants.values())
     args = BASE_ARGS + (GPU_ARGS if gpu else ["--disable-gpu"])
-    out = {name: {m: {"runs": []} for m in models} for name in variants}
+    out = {name: {m: {"runs": [], "cpu": []} for m in models} for name in variants}
 
     def call(page, i, msg):
         r = page.evaluate(CALL, [i, msg])
@@ -88,13 +90,23 @@ def measure(variants: dict, models: list[str], runs: int, root: Path) -> dict:
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{server.server_port}/bench.html")
             assert page.evaluate("crossOriginIsolated"), "the bench page must be cross-origin isolated"
+            cdp = browser.new_browser_cdp_session()
+
+            def cpu_seconds() -> float:
+                # CPU time of all the browser's processes (the worker's threads,
+                # and the GPU process for WebGPU): on a shared, busy machine it
+                # moves far less than wall time does.
+                return sum(pr["cpuTime"] for pr in cdp.send("SystemInfo.getProcessInfo")["processInfo"])
+
             for i, (name, v) in enumerate(variants.items()):
                 cfg = {**v, "input": "input.bin", "models": [{"name": m, "url": f"{m}.onnx"} for m in models]}
                 out[name]["setup"] = call(page, i, {"op": "setup", "cfg": cfg})
             for r in range(runs):
                 for i, name in enumerate(variants):
                     for m in models:
+                        c0 = cpu_seconds()
                         res = call(page, i, {"op": "run", "model": m, "keepMask": r == runs - 1})
+                        out[name][m]["cpu"].append(cpu_seconds() - c0)
                         out[name][m]["runs"].append(res["ms"])
                         if "mask" in res:
                             out[name][m]["mask"] = np.frombuffer(base64.b64decode(res["mask"]), np.uint8)
@@ -133,9 +145,13 @@ def main() -> None:
         for m in models:
             runs = out[name][m]["runs"]
             rest = runs[1:] or runs
+            cpu = out[name][m]["cpu"]
             print(f"  {m}: session {setup['sessions'][m]:.0f}, first run {runs[0]:.0f}, "
-                  f"median of the other {len(rest)} {statistics.median(rest):.0f}  "
+                  f"median of the other {len(rest)} {statistics.median(rest):.0f}, best {min(runs):.0f}  "
                   f"({', '.join(f'{r:.0f}' for r in runs)})")
+            print(f"  {m}: CPU seconds per run (all processes): first {cpu[0]:.1f}, median of the other "
+                  f"{len(cpu[1:] or cpu)} {statistics.median(cpu[1:] or cpu):.1f}, least {min(cpu):.1f}  "
+                  f"({', '.join(f'{c:.1f}' for c in cpu)})")
             mask = out[name][m]["mask"].astype(np.int16)
             if first is None:
                 first = (f"{name}/{m}", mask)
