@@ -221,6 +221,26 @@ def _function(buf) -> Chunks:
     return _rewrite(buf, {FUNCTION_NODE: _node, FUNCTION_VALUE_INFO: _value_info})
 
 
+def to_fp32_parts(model, part_size: int = 16 << 20):
+    """to_fp32's result as (total size, an iterator of byte strings of about
+    `part_size`), so a caller can copy it out (into JS memory) without one
+    more whole copy in Python's."""
+    chunks = _rewrite(model, {MODEL_GRAPH: _graph, MODEL_FUNCTIONS: _function})
+
+    def parts():
+        group, size = [], 0
+        for chunk in chunks:
+            group.append(chunk)
+            size += len(chunk)
+            if size >= part_size:
+                yield b"".join(group)
+                group, size = [], 0
+        if group:
+            yield b"".join(group)
+
+    return chunks.size, parts()
+
+
 def to_fp32(model: bytes) -> bytes:
     """The same model with its fp16 tensors and types made fp32."""
-    return b"".join(_rewrite(model, {MODEL_GRAPH: _graph, MODEL_FUNCTIONS: _function}))
+    return b"".join(to_fp32_parts(model)[1])

@@ -105,6 +105,16 @@ def test_wire_format_round_trips_and_refuses_garbage(model_path):
     assert to_fp32(plain) == plain
 
 
+def test_parts_add_up_to_the_whole():
+    from backgrone.fp32 import to_fp32_parts
+
+    small = small_fp16_model(False).SerializeToString()
+    size, parts = to_fp32_parts(small, part_size=16)
+    parts = list(parts)
+    assert len(parts) > 1 and sum(map(len, parts)) == size
+    assert b"".join(parts) == to_fp32(small)
+
+
 @pytest.fixture(scope="module")
 def precision_fp32(model_path) -> tuple[bytes, bytes]:
     fp16 = model_path("precision").read_bytes()

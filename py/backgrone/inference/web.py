@@ -27,8 +27,16 @@ class WebSession:
         from pyodide.ffi import JsException, to_js
 
         js_options = to_js(options or {}, dict_converter=Object.fromEntries)
+        webgpu = "webgpu" in (options or {}).get("executionProviders", ())
         try:
-            session = await ort.InferenceSession.create(model_bytes, js_options)
+            try:
+                session = await ort.InferenceSession.create(model_bytes, js_options)
+            except JsException as exc:
+                # A GPU without fp16 shaders (no "shader-f16") cannot run fp16
+                # weights (Precision): widen them to fp32 once, in memory.
+                if not (webgpu and "f16" in str(exc)):
+                    raise
+                session = await ort.InferenceSession.create(_fp32_copy(model_bytes), js_options)
         except JsException as exc:
             raise ModelError(f"The {engine.label} model could not be loaded: {exc}") from None
         input_name = str(session.inputNames[0])
@@ -42,7 +50,7 @@ class WebSession:
                 await session.release()
                 raise
         self = cls(ort, session, engine, input_name, output_name)
-        if "webgpu" in (options or {}).get("executionProviders", ()):
+        if webgpu:
             # WebGPU kernels that cannot run a node fail at the first run, not
             # at creation: make that run now, so the caller can still choose
             # WASM (it also compiles the shaders before the first image).
@@ -77,6 +85,22 @@ class WebSession:
 
     async def release(self) -> None:
         await self._session.release()
+
+
+def _fp32_copy(model_bytes):
+    """The model (a JS Uint8Array) with fp16 weights made fp32, as a new JS
+    Uint8Array, copied out part by part."""
+    from js import Uint8Array
+
+    from ..fp32 import to_fp32_parts
+
+    size, parts = to_fp32_parts(model_bytes.to_bytes())
+    out = Uint8Array.new(size)
+    offset = 0
+    for part in parts:
+        out.subarray(offset, offset + len(part)).assign(part)
+        offset += len(part)
+    return out
 
 
 def _metadata_shape(session, attr: str, index: int):
