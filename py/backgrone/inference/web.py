@@ -1,8 +1,10 @@
 """onnxruntime-web inside the browser, called from Python through pyodide.ffi.
 
 The worker hands over the `ort` module and the model's bytes as JS objects;
-the model never enters Python memory. Tensors cross as one Float32Array each
-way.
+the model never enters Python memory (except once, to widen fp16 weights for
+a GPU without fp16 shaders). Tensors cross as one Float32Array each way. The
+backend (WASM or WebGPU) is the options' executionProviders; the worker
+chooses it.
 """
 from __future__ import annotations
 
