@@ -85,7 +85,11 @@ PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE.version}/full/"
 PYODIDE_PACKAGES = ("numpy", "pillow", "micropip")  # names in pyodide-lock.json
 PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",
                 "python_stdlib.zip", "pyodide-lock.json")
-ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+# The worker imports one bundle: ort.webgpu (whose WASM is the slower asyncify
+# build) where WebGPU runs the engines, ort.wasm everywhere else.
+ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
+             "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
+             "ort-wasm-simd-threaded.asyncify.wasm")
 # Where each ISNet engine's chunks are listed in the data package.
 IMGLY_MODELS = {"precision": "/models/medium", "lightweight": "/models/small"}
 

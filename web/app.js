@@ -4,6 +4,7 @@
 import { EngineClient } from "./engine-client.js";
 import { registerServiceWorker } from "./offline.js";
 import { EnginePanel } from "./ui/engines.js";
+import { backendParam, runtimeLine } from "./ui/format.js";
 import { Queue, wireInputs } from "./ui/queue.js";
 import { Viewer } from "./ui/viewer.js";
 
@@ -70,7 +71,7 @@ async function main() {
   const wanted = new URLSearchParams(location.search).get("engine");
   if (engines.some((e) => e.id === wanted)) panel.select(wanted);
   panel.chooseDefault(); // provisional, until the worker says what is stored
-  queue.ready = client.init({ onProgress }).then((info) => {
+  queue.ready = client.init({ onProgress, backend: backendParam() }).then((info) => {
     panel.applyStorage(info.storage);
     panel.chooseDefault();
     return info;
@@ -78,12 +79,8 @@ async function main() {
   openSample(queue).catch((err) => setStatus(`The sample could not be opened: ${err.message}`));
   try {
     const info = await queue.ready;
-    $("#runtime-info").textContent =
-      `Python ${info.versions.python} in Pyodide ${info.versions.pyodide}, onnxruntime-web ` +
-      `${info.versions["onnxruntime-web"]}, ${info.threads} thread${info.threads > 1 ? "s" : ""}` +
-      (info.crossOriginIsolated
-        ? "."
-        : ". This page is not cross-origin isolated, so the engines run single-threaded (slower).");
+    $("#runtime-info").textContent = runtimeLine(info);
+    document.body.dataset.backend = info.backendId;
     document.body.dataset.ready = "true";
     setStatus("Ready. Drop images anywhere to cut them out.");
   } catch (err) {

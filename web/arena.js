@@ -7,7 +7,7 @@
 import { EngineClient } from "./engine-client.js";
 import { registerServiceWorker } from "./offline.js";
 import { ArenaColumn, CONSENSUS } from "./ui/arena-column.js";
-import { Rate, mb, saveAs, stem } from "./ui/format.js";
+import { Rate, backendParam, mb, runtimeLine, saveAs, stem } from "./ui/format.js";
 import { wireInputs } from "./ui/queue.js";
 import { SyncZoom } from "./ui/zoom.js";
 
@@ -172,6 +172,7 @@ class Arena {
         python,
         total,
         memory: r.memory || null,
+        backend: r.backend,
         stages,
       };
       Object.assign(this.image, { width: r.width, height: r.height });
@@ -198,6 +199,7 @@ class Arena {
       ["Inference", sec(f.inference), "The network itself"],
       ["Python stages", sec(f.python), stageList],
       ["Total", sec(f.total), "From handing over the file to the cutout's return"],
+      ["Ran on", f.backend ?? "", "The onnxruntime-web backend this engine ran on"],
       ["Memory", f.memory == null ? "not reported here" : mb(f.memory), "The engine worker's WebAssembly memory (Python and onnxruntime) after this run. It never shrinks, so it is the peak so far."],
     ];
   }
@@ -358,14 +360,19 @@ async function main() {
   wireInputs((files) => arena.setImage(files[0]));
   try {
     const info = await client.init({
+      backend: backendParam(),
       onProgress: (msg) => msg.stage === "boot" && setStatus(`${msg.message}\u2026 (${msg.step} of ${msg.steps})`, { loaded: msg.step - 1, total: msg.steps }),
     });
-    arena.runtime = { threads: info.threads, crossOriginIsolated: info.crossOriginIsolated, versions: info.versions };
+    arena.runtime = {
+      backend: info.backend,
+      threads: info.threads,
+      crossOriginIsolated: info.crossOriginIsolated,
+      versions: info.versions,
+    };
     arena.applyStorage(info.storage);
     arena.ready = true;
-    $("#runtime-info").textContent =
-      `Python ${info.versions.python} in Pyodide ${info.versions.pyodide}, onnxruntime-web ` +
-      `${info.versions["onnxruntime-web"]}, ${info.threads} thread${info.threads > 1 ? "s" : ""}.`;
+    $("#runtime-info").textContent = runtimeLine(info);
+    document.body.dataset.backend = info.backendId;
     document.body.dataset.ready = "true";
     setStatus(arena.image ? "Ready." : "Ready. Drop an image, or open a sample, to compare the engines.");
     await openSample(arena);

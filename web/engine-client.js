@@ -41,8 +41,8 @@ export class EngineClient {
     });
   }
 
-  init(opts) {
-    return this.#call(Request.INIT, {}, opts);
+  init(opts = {}) {
+    return this.#call(Request.INIT, { backend: opts.backend ?? "auto" }, opts);
   }
 
   storage() {

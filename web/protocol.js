@@ -6,8 +6,13 @@
 // order, except `cancel`, which acts at once.
 //
 // Requests (page -> worker):
-//   init                                  boot Pyodide, numpy, Pillow, backgrone, onnxruntime-web
-//       reply: {threads, crossOriginIsolated, versions, storage}
+//   init {backend}                        boot Pyodide, numpy, Pillow, backgrone, onnxruntime-web;
+//                                         backend "auto" (default), "webgpu" or "wasm" (forced)
+//       reply: {threads, backend, backendId, requestedBackend, adapter, backendNote,
+//               crossOriginIsolated, versions, storage}
+//       backend: the label of the backend engines start on, "WebGPU" or "WASM, N threads";
+//       backendId "webgpu" | "wasm"; adapter: the WebGPU adapter's description, or null;
+//       backendNote: why a forced WebGPU is not used, or null
 //   storage                               what the model store holds
 //       reply: {available, stored: [{engine, size, sha256, source, storedAt}], usage, quota, persisted}
 //   downloadEngine {engine}               download and store a model, if not stored yet
@@ -17,8 +22,12 @@
 //                                         input/output shapes) and store it
 //       reply: {engine, input, output, sha256, warning}
 //   loadEngine {engine}                   start an engine's session (downloading if needed)
+//       reply: {engine, backend, note, warning, ...}; backend as in init's reply, but what
+//       the session really runs on: when WebGPU cannot create or run an engine it runs on
+//       WASM, and `note` (also in the next `process` reply's `warning`) says so
 //   process {engine, name, bytes}         cut out one image; `bytes` is transferred
-//       reply: {png, mask, width, height, format, notes, timings, engineStart, memory, warning}
+//       reply: {png, mask, width, height, format, notes, timings, engineStart, memory, backend,
+//              warning}
 //       timings: seconds per stage; engineStart: seconds spent reading, checking and starting
 //       the engine for this image (0 when it was already running); memory: bytes of the
 //       worker's WebAssembly memories (Python's and onnxruntime's), its peak so far

@@ -44,7 +44,50 @@ const toJs = (proxy) => {
   return value;
 };
 
-async function boot(id) {
+// Which onnxruntime-web backend runs the engines: "webgpu" or "wasm".
+// `requested` is "auto" (the default), or "webgpu"/"wasm" forced by the page
+// (its ?backend= parameter). In auto mode a software WebGPU adapter
+// (SwiftShader, llvmpipe, WARP, or one the browser calls a fallback adapter)
+// is passed over: it emulates the GPU on the same CPU, where WASM runs these
+// engines several times faster. Forced "webgpu" uses it anyway; forced "wasm"
+// never asks for an adapter, for users with a bad GPU driver.
+async function chooseBackend(requested) {
+  const want = requested === "webgpu" || requested === "wasm" ? requested : "auto";
+  const choice = { id: "wasm", requested: want, adapter: null, note: null };
+  if (want === "wasm") return choice;
+  const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+  if (!adapter) {
+    if (want === "webgpu") choice.note = "This browser offers no WebGPU adapter: the engines run on WASM.";
+    return choice;
+  }
+  const info = adapter.info ?? {};
+  choice.adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || "unnamed";
+  const software =
+    info.isFallbackAdapter === true ||
+    adapter.isFallbackAdapter === true ||
+    /swiftshader|llvmpipe|lavapipe|softpipe|warp|basic render|software/i.test(choice.adapter);
+  if (want === "auto" && software) return choice;
+  return { ...choice, id: "webgpu" };
+}
+
+// Each backend has its own bundle: ort.webgpu's WASM runtime is an asyncify
+// build, twice the size of ort.wasm's, slower to start and about 9% slower on
+// the CPU (docs/performance.md), so a worker imports only the bundle it runs,
+// and ort.wasm later only if WebGPU fails on an engine.
+const ORT_BUNDLES = { webgpu: "ort/ort.webgpu.min.mjs", wasm: "ort/ort.wasm.min.mjs" };
+
+async function importOrt(backend, threads) {
+  const ort = await import(new URL(ORT_BUNDLES[backend], base).href);
+  ort.env.wasm.wasmPaths = new URL("ort/", base).href; // must be absolute
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.proxy = false; // already off the main thread
+  return ort;
+}
+
+const backendLabel = (backend, threads) =>
+  backend === "webgpu" ? "WebGPU" : `WASM, ${threads} thread${threads > 1 ? "s" : ""}`;
+
+async function boot(id, requestedBackend = "auto") {
   if (runtime) return runtime;
   const [build, engines] = await Promise.all([fetchJSON("build.json"), fetchJSON("engines.json")]);
   store = await ModelStore.open();
@@ -63,15 +106,14 @@ async function boot(id) {
   const api = pyodide.pyimport("backgrone.webapi");
 
   progress(id, "boot", "Loading onnxruntime-web", { step: 4, steps: 4 });
-  const ort = await import(new URL("ort/ort.wasm.min.mjs", base).href);
-  ort.env.wasm.wasmPaths = new URL("ort/", base).href; // must be absolute
+  const backend = await chooseBackend(requestedBackend);
   // WASM threads need a cross-origin isolated page; without it ort would
   // quietly fall back to one thread, so say which one we got.
   const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
-  ort.env.wasm.numThreads = threads;
-  ort.env.wasm.proxy = false; // already off the main thread
+  const ort = await importOrt(backend.id, threads);
+  const orts = { [backend.id]: ort };
 
-  runtime = { pyodide, ort, api, engines, threads, build };
+  runtime = { pyodide, ort, orts, api, engines, threads, build, backend, session: null };
   return runtime;
 }
 
@@ -139,21 +181,45 @@ async function modelBytes(id, engine) {
 
 async function loadEngine(id, engineId) {
   const { api } = runtime;
-  if (api.loaded_engine() === engineId) return { engine: engineId, warning: null };
+  if (api.loaded_engine() === engineId) return { engine: engineId, backend: runtime.session?.backend, warning: null };
   const engine = engineById(engineId);
   const { bytes, warning } = await modelBytes(id, engine);
   return { ...(await startSession(id, engine, bytes)), warning };
 }
 
-async function startSession(id, engine, bytes) {
-  const { api, ort, pyodide } = runtime;
-  progress(id, "session", `Starting the ${engine.label} engine`);
-  const options = pyodide.toPy({ executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+async function openSession(engine, bytes, backend) {
+  const { api, orts, pyodide, threads } = runtime;
+  orts[backend] ??= await importOrt(backend, threads);
+  // For WebGPU, WebSession.create also makes one run, where unsupported
+  // kernels show up.
+  const options = pyodide.toPy({ executionProviders: [backend], graphOptimizationLevel: "all" });
   try {
-    return toJs(await api.load_engine(engine.id, bytes, ort, options));
+    return toJs(await api.load_engine(engine.id, bytes, orts[backend], options));
   } finally {
     options.destroy();
   }
+}
+
+// Start the engine on the chosen backend; if WebGPU cannot create or run it,
+// on WASM, with a note saying so. (A model that is itself broken fails on
+// WASM too, and that error is the one reported.)
+async function startSession(id, engine, bytes) {
+  const { backend, threads } = runtime;
+  progress(id, "session", `Starting the ${engine.label} engine`);
+  let note = null;
+  if (backend.id === "webgpu") {
+    try {
+      const info = await openSession(engine, bytes, "webgpu");
+      runtime.session = { engine: engine.id, backend: backendLabel("webgpu") };
+      return { ...info, backend: runtime.session.backend, note };
+    } catch (err) {
+      const why = String(err.message || err).trim().split("\n").pop();
+      note = `WebGPU could not run the ${engine.label} engine (${why}); it runs on WASM instead.`;
+    }
+  }
+  const info = await openSession(engine, bytes, "wasm");
+  runtime.session = { engine: engine.id, backend: backendLabel("wasm", threads) };
+  return { ...info, backend: runtime.session.backend, note };
 }
 
 async function storageInfo() {
@@ -196,7 +262,8 @@ async function processImage(id, { engine, name, bytes }) {
       timings: r.timings,
       engineStart,
       memory: wasmMemory(),
-      warning: loaded.warning ?? null,
+      backend: runtime.session?.backend ?? null,
+      warning: [loaded.warning, loaded.note].filter(Boolean).join(" ") || null,
     },
     transfer: [png, mask],
   };
@@ -286,9 +353,14 @@ async function importEngine(id, { engine: engineId, bytes }) {
 
 const handlers = {
   [Request.INIT]: async (id) => {
-    const { threads, pyodide, build } = await boot(id);
+    const { threads, pyodide, build, backend } = await boot(id);
     return {
       threads,
+      backend: backendLabel(backend.id, threads),
+      backendId: backend.id,
+      requestedBackend: backend.requested,
+      adapter: backend.adapter,
+      backendNote: backend.note,
       crossOriginIsolated: self.crossOriginIsolated,
       versions: { pyodide: pyodide.version, ...build.versions },
       storage: await storageInfo(),
@@ -320,7 +392,7 @@ async function handle(msg) {
   try {
     const handler = handlers[type];
     if (!handler) throw new WorkerError("internal", `unknown request type ${type}`);
-    await boot(id);
+    await boot(id, msg.backend);
     const out = await handler(id, msg);
     const { reply, transfer } = out && out.reply ? out : { reply: out, transfer: [] };
     post({ id, type: Reply.REPLY, result: reply }, transfer);

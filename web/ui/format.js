@@ -42,3 +42,20 @@ export function saveAs(bytes, mime, filename) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
+// ?backend=webgpu or ?backend=wasm forces a backend (benchmarks, or a bad GPU
+// driver); otherwise the worker chooses.
+export const backendParam = () => new URLSearchParams(location.search).get("backend") ?? "auto";
+
+// The footer line: what runs the engines here, and how (init's reply).
+export function runtimeLine(info) {
+  return (
+    `Python ${info.versions.python} in Pyodide ${info.versions.pyodide}, onnxruntime-web ` +
+    `${info.versions["onnxruntime-web"]} on ${info.backend}` +
+    (info.adapter && info.backendId === "webgpu" ? ` (${info.adapter})` : "") +
+    (info.crossOriginIsolated
+      ? "."
+      : ". This page is not cross-origin isolated, so the engines run single-threaded (slower).") +
+    (info.backendNote ? ` ${info.backendNote}` : "")
+  );
+}

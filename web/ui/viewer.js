@@ -64,6 +64,7 @@ export class Viewer {
     $("#view-meta").textContent =
       `${item.name} \u00b7 ${r.width}\u00d7${r.height} \u00b7 ${item.engineLabel ?? item.engine} \u00b7 ` +
       `${Object.values(r.timings).reduce((a, b) => a + b, 0).toFixed(1)} s` +
+      (r.backend ? ` on ${r.backend}` : "") +
       (r.notes.length ? ` \u00b7 ${r.notes.join(" ")}` : "");
     $("#compare").style.aspectRatio = `${r.width} / ${r.height}`;
     this.preview();

@@ -1,8 +1,10 @@
 """onnxruntime-web inside the browser, called from Python through pyodide.ffi.
 
 The worker hands over the `ort` module and the model's bytes as JS objects;
-the model never enters Python memory. Tensors cross as one Float32Array each
-way.
+the model never enters Python memory (except once, to widen fp16 weights for
+a GPU without fp16 shaders). Tensors cross as one Float32Array each way. The
+backend (WASM or WebGPU) is the options' executionProviders; the worker
+chooses it.
 """
 from __future__ import annotations
 
@@ -27,8 +29,16 @@ class WebSession:
         from pyodide.ffi import JsException, to_js
 
         js_options = to_js(options or {}, dict_converter=Object.fromEntries)
+        webgpu = "webgpu" in (options or {}).get("executionProviders", ())
         try:
-            session = await ort.InferenceSession.create(model_bytes, js_options)
+            try:
+                session = await ort.InferenceSession.create(model_bytes, js_options)
+            except JsException as exc:
+                # A GPU without fp16 shaders (no "shader-f16") cannot run fp16
+                # weights (Precision): widen them to fp32 once, in memory.
+                if not (webgpu and "f16" in str(exc)):
+                    raise
+                session = await ort.InferenceSession.create(_fp32_copy(model_bytes), js_options)
         except JsException as exc:
             raise ModelError(f"The {engine.label} model could not be loaded: {exc}") from None
         input_name = str(session.inputNames[0])
@@ -41,7 +51,18 @@ class WebSession:
             except ModelError:
                 await session.release()
                 raise
-        return cls(ort, session, engine, input_name, output_name)
+        self = cls(ort, session, engine, input_name, output_name)
+        if webgpu:
+            # WebGPU kernels that cannot run a node fail at the first run, not
+            # at creation: make that run now, so the caller can still choose
+            # WASM (it also compiles the shaders before the first image).
+            w, h = engine.input_size
+            try:
+                await self.run(np.zeros((1, 3, h, w), np.float32))
+            except BaseException:
+                await self.release()
+                raise
+        return self
 
     async def run(self, tensor: np.ndarray) -> np.ndarray:
         from js import Float32Array, Object
@@ -66,6 +87,22 @@ class WebSession:
 
     async def release(self) -> None:
         await self._session.release()
+
+
+def _fp32_copy(model_bytes):
+    """The model (a JS Uint8Array) with fp16 weights made fp32, as a new JS
+    Uint8Array, copied out part by part."""
+    from js import Uint8Array
+
+    from ..fp32 import to_fp32_parts
+
+    size, parts = to_fp32_parts(model_bytes.to_bytes())
+    out = Uint8Array.new(size)
+    offset = 0
+    for part in parts:
+        out.subarray(offset, offset + len(part)).assign(part)
+        offset += len(part)
+    return out
 
 
 def _metadata_shape(session, attr: str, index: int):

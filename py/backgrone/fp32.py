@@ -1,0 +1,246 @@
+"""Turn an ONNX model's fp16 weights into fp32, without the `onnx` package.
+
+A minimal protobuf reader and writer: only the ModelProto fields that carry
+an element type or fp16 data are decoded and rewritten; every other field is
+copied through byte for byte. What changes:
+
+- initializers, and tensors in node attributes (Constant values), stored as
+  FLOAT16 become FLOAT (raw_data, or the uint16 patterns in int32_data);
+- Cast nodes' `to` (and any `dtype` attribute) FLOAT16 becomes FLOAT: the
+  Casts the fp16 export put at the graph's edges become float->float no-ops,
+  which onnxruntime's graph optimiser removes;
+- the element types of graph inputs, outputs and value_info;
+- subgraphs (If/Loop bodies, functions' nodes), the same way.
+
+Nothing here imports anything but numpy, so it runs under CPython and Pyodide.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+FLOAT, FLOAT16 = 1, 10
+
+# Field numbers, from onnx.proto.
+MODEL_GRAPH, MODEL_FUNCTIONS = 7, 25
+GRAPH_NODE, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_OUTPUT, GRAPH_VALUE_INFO = 1, 5, 11, 12, 13
+FUNCTION_NODE, FUNCTION_VALUE_INFO = 7, 12
+NODE_ATTRIBUTE = 5
+ATTR_NAME, ATTR_I, ATTR_T, ATTR_G, ATTR_TENSORS, ATTR_GRAPHS = 1, 3, 5, 6, 10, 11
+TENSOR_DATA_TYPE, TENSOR_INT32_DATA, TENSOR_RAW_DATA = 2, 5, 9
+VALUE_INFO_TYPE = 2
+TYPE_TENSOR, TYPE_SEQUENCE, TYPE_MAP, TYPE_OPTIONAL, TYPE_SPARSE = 1, 4, 5, 9, 8
+TENSOR_TYPE_ELEM = 1
+SEQUENCE_ELEM, MAP_VALUE, OPTIONAL_ELEM = 1, 2, 1
+
+VARINT, I64, LEN, I32 = 0, 1, 2, 5
+
+
+class ProtoError(ValueError):
+    pass
+
+
+# -- the wire format ---------------------------------------------------------
+
+def _varint(buf, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(buf):
+            raise ProtoError("truncated varint")
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+
+
+def _put_varint(out: bytearray, value: int) -> None:
+    value &= (1 << 64) - 1  # negative int32/int64 are written as 10-byte varints
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def parse(buf) -> list[tuple[int, int, object]]:
+    """A message's fields in order: (number, wire type, int or memoryview)."""
+    buf = memoryview(buf)
+    fields, pos, end = [], 0, len(buf)
+    while pos < end:
+        key, pos = _varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if wire == VARINT:
+            value, pos = _varint(buf, pos)
+        elif wire == LEN:
+            size, pos = _varint(buf, pos)
+            if pos + size > end:
+                raise ProtoError("truncated field")
+            value, pos = buf[pos:pos + size], pos + size
+        elif wire == I64:
+            value, pos = buf[pos:pos + 8], pos + 8
+        elif wire == I32:
+            value, pos = buf[pos:pos + 4], pos + 4
+        else:
+            raise ProtoError(f"unsupported wire type {wire}")
+        fields.append((number, wire, value))
+    if pos != end:
+        raise ProtoError("truncated message")
+    return fields
+
+
+class Chunks(list):
+    """An encoded message as a list of byte strings, joined only once at the
+    end: nested messages are not copied again at every level."""
+
+    size = 0
+
+    def add(self, data) -> None:
+        self.append(data)
+        self.size += len(data)
+
+    def extend_chunks(self, other: "Chunks") -> None:
+        self.extend(other)
+        self.size += other.size
+
+
+def _encode(fields) -> Chunks:
+    out = Chunks()
+    for number, wire, value in fields:
+        head = bytearray()
+        _put_varint(head, number << 3 | wire)
+        if wire == VARINT:
+            _put_varint(head, value)
+            out.add(head)
+            continue
+        if wire == LEN:
+            _put_varint(head, value.size if isinstance(value, Chunks) else len(value))
+        out.add(head)
+        if isinstance(value, Chunks):
+            out.extend_chunks(value)
+        else:
+            out.add(value)
+    return out
+
+
+def serialize(fields) -> bytes:
+    return b"".join(_encode(fields))
+
+
+def _rewrite(buf, handlers: dict) -> Chunks:
+    """Re-encode a message, passing the length-delimited fields named in
+    `handlers` through their function; everything else is copied."""
+    fields = []
+    for number, wire, value in parse(buf):
+        fn = handlers.get(number)
+        if fn is not None and wire == LEN:
+            value = fn(value)
+        fields.append((number, wire, value))
+    return _encode(fields)
+
+
+# -- ONNX messages -----------------------------------------------------------
+
+def _tensor(buf):
+    fields = parse(buf)
+    if not any(n == TENSOR_DATA_TYPE and v == FLOAT16 for n, w, v in fields):
+        return buf
+    halves = [v for n, w, v in fields if n == TENSOR_INT32_DATA]
+    out = []
+    for number, wire, value in fields:
+        if number == TENSOR_DATA_TYPE:
+            out.append((number, wire, FLOAT))
+        elif number == TENSOR_RAW_DATA:
+            out.append((number, wire, np.frombuffer(value, "<f2").astype("<f4").tobytes()))
+        elif number != TENSOR_INT32_DATA:
+            out.append((number, wire, value))
+    if halves:  # fp16 kept as uint16 bit patterns in int32_data: write raw_data instead
+        bits = []
+        for value in halves:
+            if isinstance(value, int):
+                bits.append(value)
+            else:  # packed
+                pos = 0
+                while pos < len(value):
+                    v, pos = _varint(value, pos)
+                    bits.append(v)
+        data = np.asarray(bits, np.uint16).view("<f2").astype("<f4").tobytes()
+        out.append((TENSOR_RAW_DATA, LEN, data))
+    return _encode(out)
+
+
+def _attribute(buf) -> Chunks:
+    fields = parse(buf)
+    name = next((bytes(v).decode() for n, w, v in fields if n == ATTR_NAME), "")
+    out = []
+    for number, wire, value in fields:
+        if number == ATTR_I and name in ("to", "dtype") and value == FLOAT16:
+            value = FLOAT
+        elif wire == LEN and number in (ATTR_T, ATTR_TENSORS):
+            value = _tensor(value)
+        elif wire == LEN and number in (ATTR_G, ATTR_GRAPHS):
+            value = _graph(value)
+        out.append((number, wire, value))
+    return _encode(out)
+
+
+def _node(buf) -> Chunks:
+    return _rewrite(buf, {NODE_ATTRIBUTE: _attribute})
+
+
+def _type(buf) -> Chunks:
+    return _rewrite(buf, {
+        TYPE_TENSOR: _tensor_type, TYPE_SPARSE: _tensor_type,
+        TYPE_SEQUENCE: _elem_type(SEQUENCE_ELEM), TYPE_OPTIONAL: _elem_type(OPTIONAL_ELEM),
+        TYPE_MAP: _elem_type(MAP_VALUE),
+    })
+
+
+def _elem_type(number: int):
+    return lambda buf: _rewrite(buf, {number: _type})
+
+
+def _tensor_type(buf) -> Chunks:
+    return _encode(
+        (n, w, FLOAT if n == TENSOR_TYPE_ELEM and w == VARINT and v == FLOAT16 else v)
+        for n, w, v in parse(buf)
+    )
+
+
+def _value_info(buf) -> Chunks:
+    return _rewrite(buf, {VALUE_INFO_TYPE: _type})
+
+
+def _graph(buf) -> Chunks:
+    return _rewrite(buf, {
+        GRAPH_NODE: _node, GRAPH_INITIALIZER: _tensor, GRAPH_INPUT: _value_info,
+        GRAPH_OUTPUT: _value_info, GRAPH_VALUE_INFO: _value_info,
+    })
+
+
+def _function(buf) -> Chunks:
+    return _rewrite(buf, {FUNCTION_NODE: _node, FUNCTION_VALUE_INFO: _value_info})
+
+
+def to_fp32_parts(model, part_size: int = 16 << 20):
+    """to_fp32's result as (total size, an iterator of byte strings of about
+    `part_size`), so a caller can copy it out (into JS memory) without one
+    more whole copy in Python's."""
+    chunks = _rewrite(model, {MODEL_GRAPH: _graph, MODEL_FUNCTIONS: _function})
+
+    def parts():
+        group, size = [], 0
+        for chunk in chunks:
+            group.append(chunk)
+            size += len(chunk)
+            if size >= part_size:
+                yield b"".join(group)
+                group, size = [], 0
+        if group:
+            yield b"".join(group)
+
+    return chunks.size, parts()
+
+
+def to_fp32(model: bytes) -> bytes:
+    """The same model with its fp16 tensors and types made fp32."""
+    return b"".join(to_fp32_parts(model)[1])
