@@ -48,7 +48,7 @@ def python_stages(data: bytes, engine: Engine, output: np.ndarray, runs: int) ->
         mask = tensors.mask_from_output(output, decoded.size)
         t["postprocess"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        rgba = composite.cutout(decoded.rgb, mask, decoded.alpha)
+        rgba = composite.cutout(decoded.rgb, mask, decoded.alpha, in_place=True)
         t["composite"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         imageio.encode_png(rgba)
