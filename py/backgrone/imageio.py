@@ -141,10 +141,12 @@ def encode_png(img: Image.Image, compress_level: int = 1) -> bytes:
         return out.getvalue()
     w, h = img.size
     stride = w * len(img.getbands())
-    parts = [b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0))]
+    out = io.BytesIO()  # its getvalue() hands over its buffer: no second copy
+    out.write(b"\x89PNG\r\n\x1a\n")
+    out.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0)))
     icc = img.info.get("icc_profile")
     if icc:
-        parts.append(_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc)))
+        out.write(_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc)))
     z = zlib.compressobj(compress_level)
     pending: list[bytes] = []
     size = 0
@@ -167,9 +169,9 @@ def encode_png(img: Image.Image, compress_level: int = 1) -> bytes:
             pending.append(data)
             size += len(data)
         if size >= _IDAT_BYTES:
-            parts.append(_chunk(b"IDAT", b"".join(pending)))
+            out.write(_chunk(b"IDAT", b"".join(pending)))
             pending, size = [], 0
     pending.append(z.flush())
-    parts.append(_chunk(b"IDAT", b"".join(pending)))
-    parts.append(_chunk(b"IEND", b""))
-    return b"".join(parts)
+    out.write(_chunk(b"IDAT", b"".join(pending)))
+    out.write(_chunk(b"IEND", b""))
+    return out.getvalue()
