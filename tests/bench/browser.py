@@ -77,7 +77,7 @@ self.onmessage = async (event) => {
   const m = event.data;
   try {
     if (m.op === "init") {
-      ort = await import(m.base + "ort/ort.wasm.min.mjs");
+      ort = await import(m.base + "ort/" + m.bundle);
       ort.env.wasm.wasmPaths = m.base + "ort/";
       // As web/worker.js: 1 to 4 threads, only when cross-origin isolated.
       const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
@@ -85,7 +85,7 @@ self.onmessage = async (event) => {
       ort.env.wasm.proxy = false;
       const bytes = new Uint8Array(await (await fetch(m.model)).arrayBuffer());
       const t0 = performance.now();
-      session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+      session = await ort.InferenceSession.create(bytes, { executionProviders: m.providers, graphOptimizationLevel: "all" });
       postMessage({ ok: true, create: (performance.now() - t0) / 1000, threads });
     } else if (m.op === "run") {
       const data = new Float32Array(await (await fetch(m.tensor)).arrayBuffer());
@@ -191,6 +191,12 @@ class BrowserBench:
         self.tensors: dict[str, bytes] = {}
         self.context.route("**/__bench/*", self._serve_bench)
         self.version = self.context.browser.version if self.context.browser else None
+        # Raw onnxruntime-web: the site's WebGPU bundle where it ships one and
+        # WebGPU is asked for; else the WASM bundle the app uses.
+        if backend == "webgpu" and (build.DIST / "ort" / "ort.webgpu.min.mjs").is_file():
+            self.raw_bundle, self.raw_providers = "ort.webgpu.min.mjs", ["webgpu"]
+        else:
+            self.raw_bundle, self.raw_providers = "ort.wasm.min.mjs", ["wasm"]
 
     def close(self) -> None:
         self.context.close()
@@ -221,7 +227,8 @@ class BrowserBench:
                     window.__raw.postMessage(msg);
                 });
             }""", RAW_WORKER)
-            init = page.evaluate("(m) => __ask(m)", {"op": "init", "base": self.url,
+            init = page.evaluate("(m) => __ask(m)", {"op": "init", "base": self.url, "bundle": self.raw_bundle,
+                                                     "providers": self.raw_providers,
                                                      "model": self.url + engine.source})
             if not init["ok"]:
                 raise RuntimeError(f"raw onnxruntime-web: {init['error']}")
@@ -232,7 +239,8 @@ class BrowserBench:
                     raise RuntimeError(f"raw onnxruntime-web: {r['error']}")
                 times.append(r["seconds"])
                 means.append(r["mean"])
-            return {"session_create": init["create"], "threads": init["threads"], "first": times[0],
+            return {"bundle": self.raw_bundle, "providers": self.raw_providers,
+                    "session_create": init["create"], "threads": init["threads"], "first": times[0],
                     "median": statistics.median(times[1:]), "runs": times[1:], "output_mean": means[-1]}
         finally:
             page.close()

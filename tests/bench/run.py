@@ -170,6 +170,12 @@ def table(report: dict) -> str:
                 f"{f(r['cold_over_warm'])}x | "
                 f"{f(r['raw_web_over_native'])}x | {f(py)} ({f(100 * r['python_stages_share_of_warm_e2e'] if r['python_stages_share_of_warm_e2e'] else None, 1)}%) |")
     lines.append("")
+    lines.append("native run = onnxruntime `session.run` under CPython; raw web run = onnxruntime-web "
+                 "`session.run` in Chromium, same model and tensor; app = drop to PNG reply; warm/raw = "
+                 "app warm / raw web run; warm/app run = app warm / the app's own inference stage in the "
+                 "same runs (load-independent); Python stages = decode + preprocess + handover + "
+                 "postprocess + composite + encode.")
+    lines.append("")
     lines.append("Warm stages in the browser (the app's own `timings`), seconds:")
     lines.append("")
     stages = list(dict.fromkeys(k for e in report["engines"].values() for p in e["photos"].values()
