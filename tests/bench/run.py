@@ -173,7 +173,7 @@ def table(report: dict) -> str:
     lines.append("native run = onnxruntime `session.run` under CPython; raw web run = onnxruntime-web "
                  "`session.run` in Chromium, same model and tensor; app = drop to PNG reply; warm/raw = "
                  "app warm / raw web run; warm/app run = app warm / the app's own inference stage in the "
-                 "same runs (load-independent); Python stages = decode + preprocess + handover + "
+                 "same runs (immune to the load changing between runs); Python stages = decode + preprocess + handover + "
                  "postprocess + composite + encode.")
     lines.append("")
     lines.append("Warm stages in the browser (the app's own `timings`), seconds:")
