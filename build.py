@@ -4,6 +4,7 @@
     python3 build.py                 assemble dist/, the static site
     python3 build.py serve           build, then serve dist/ on 127.0.0.1
     python3 build.py test [ARGS]     set up everything, build, run every test
+    python3 build.py bench [ARGS]    set up, build, run the benchmark (tests/bench/)
 
 Every runtime asset is pinned by version, size and sha256 and fetched once
 into a download cache (BACKGRONE_CACHE, default ~/.cache/backgrone), so a
@@ -503,18 +504,31 @@ def test(pytest_args: list[str]) -> int:
     return subprocess.run([str(python), "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
 
 
+def bench(rmbg: Path | None, bench_args: list[str]) -> int:
+    """The benchmark (tests/bench/run.py) against a fresh build."""
+    python = ensure_venv()
+    chromium = ensure_chromium()
+    build(rmbg)
+    env = {**os.environ, "BACKGRONE_CHROMIUM": chromium}
+    extra = ["--rmbg", str(rmbg)] if rmbg else []
+    return subprocess.run([str(python), str(ROOT / "tests" / "bench" / "run.py"), *extra, *bench_args],
+                          cwd=ROOT, env=env).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "serve", "test"])
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "serve", "test", "bench"])
     parser.add_argument("--port", type=int, default=8000, help="serve: the port (default 8000)")
     parser.add_argument("--rmbg", type=Path, help="embed this local copy of RMBG-1.4 "
                         "(onnx/model_quantized.onnx) so the site serves the Balanced engine itself")
     args, rest = parser.parse_known_args(argv)
-    if rest and args.command != "test":
+    if rest and args.command not in ("test", "bench"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         if args.command == "test":
             return test(rest)
+        if args.command == "bench":
+            return bench(args.rmbg, rest)
         build(args.rmbg)
         if args.command == "serve":
             serve(args.port)

@@ -71,7 +71,7 @@ async function main() {
   const wanted = new URLSearchParams(location.search).get("engine");
   if (engines.some((e) => e.id === wanted)) panel.select(wanted);
   panel.chooseDefault(); // provisional, until the worker says what is stored
-  queue.ready = client.init({ onProgress, backend: backendParam() }).then((info) => {
+  queue.ready = client.init({ onProgress, backend: backendParam(), engine: panel.selected }).then((info) => {
     panel.applyStorage(info.storage);
     panel.chooseDefault();
     return info;

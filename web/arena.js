@@ -361,6 +361,7 @@ async function main() {
   try {
     const info = await client.init({
       backend: backendParam(),
+      // No early start (init's `engine`): each engine's start is one of its figures.
       onProgress: (msg) => msg.stage === "boot" && setStatus(`${msg.message}\u2026 (${msg.step} of ${msg.steps})`, { loaded: msg.step - 1, total: msg.steps }),
     });
     arena.runtime = {

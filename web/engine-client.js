@@ -42,7 +42,7 @@ export class EngineClient {
   }
 
   init(opts = {}) {
-    return this.#call(Request.INIT, { backend: opts.backend ?? "auto" }, opts);
+    return this.#call(Request.INIT, { backend: opts.backend ?? "auto", engine: opts.engine ?? null }, opts);
   }
 
   storage() {

@@ -6,8 +6,10 @@
 // order, except `cancel`, which acts at once.
 //
 // Requests (page -> worker):
-//   init {backend}                        boot Pyodide, numpy, Pillow, backgrone, onnxruntime-web;
-//                                         backend "auto" (default), "webgpu" or "wasm" (forced)
+//   init {backend, engine}                boot Pyodide, numpy, Pillow, backgrone, onnxruntime-web;
+//                                         backend "auto" (default), "webgpu" or "wasm" (forced);
+//                                         engine: the one the page expects to run first, started
+//                                         right after this reply if it is stored (or null)
 //       reply: {threads, backend, backendId, requestedBackend, adapter, backendNote,
 //               crossOriginIsolated, versions, storage}
 //       backend: the label of the backend engines start on, "WebGPU" or "WASM, N threads";

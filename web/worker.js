@@ -87,10 +87,11 @@ async function importOrt(backend, threads) {
 const backendLabel = (backend, threads) =>
   backend === "webgpu" ? "WebGPU" : `WASM, ${threads} thread${threads > 1 ? "s" : ""}`;
 
-async function boot(id, requestedBackend = "auto") {
+async function boot(id, { backend: requestedBackend = "auto", engine: likely = null } = {}) {
   if (runtime) return runtime;
   const [build, engines] = await Promise.all([fetchJSON("build.json"), fetchJSON("engines.json")]);
   store = await ModelStore.open();
+  early = readStoredEarly(engines, likely); // overlaps Pyodide's start-up (see below)
 
   progress(id, "boot", "Starting Python (Pyodide)", { step: 1, steps: 4 });
   const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", base).href);
@@ -115,6 +116,32 @@ async function boot(id, requestedBackend = "auto") {
 
   runtime = { pyodide, ort, orts, api, engines, threads, build, backend, session: null };
   return runtime;
+}
+
+// -- early start: the first image after a page load waits less -------------
+// While Pyodide boots, the engine the page expects to use first (init's
+// `engine`) is read from IndexedDB and checked, if it is stored; right after
+// the init reply its session starts, ahead of any request. If the page then
+// asks for another engine, that one loads as usual, one session start later.
+let early = null; // Promise of {engine, bytes} or null
+
+async function readStoredEarly(engines, engineId) {
+  try {
+    const engine = engineId && engines.find((e) => e.id === engineId);
+    const meta = engine && store && (await store.meta(engine.id));
+    const bytes = meta && (await store.bytes(engine.id));
+    const ok = bytes && bytes.length === meta.size && (await sha256(bytes)) === (engine.sha256 ?? meta.sha256);
+    return ok ? { engine, bytes } : null; // a bad copy is left to the usual path
+  } catch {
+    return null;
+  }
+}
+
+async function startEarly() {
+  const found = await early;
+  early = null;
+  if (!found || runtime.api.loaded_engine()) return;
+  await startSession(0, found.engine, found.bytes).catch(() => {});
 }
 
 const engineById = (id) => {
@@ -354,6 +381,7 @@ async function importEngine(id, { engine: engineId, bytes }) {
 const handlers = {
   [Request.INIT]: async (id) => {
     const { threads, pyodide, build, backend } = await boot(id);
+    queue = queue.then(startEarly); // after this reply, before the next request
     return {
       threads,
       backend: backendLabel(backend.id, threads),
@@ -392,7 +420,7 @@ async function handle(msg) {
   try {
     const handler = handlers[type];
     if (!handler) throw new WorkerError("internal", `unknown request type ${type}`);
-    await boot(id, msg.backend);
+    await boot(id, msg);
     const out = await handler(id, msg);
     const { reply, transfer } = out && out.reply ? out : { reply: out, transfer: [] };
     post({ id, type: Reply.REPLY, result: reply }, transfer);

@@ -6,7 +6,9 @@ its original alpha (if any); encode_png() turns a result back into bytes.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,9 +113,65 @@ def _too_large_message(size, max_pixels: int = MAX_PIXELS) -> str:
     )
 
 
+# PNG colour types of the modes encode_png writes itself.
+_PNG_COLOUR = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}
+_PNG_FILTER_UP = 2
+_BAND_BYTES = 4 << 20  # filtered and compressed a band at a time: no full-size copy
+_IDAT_BYTES = 1 << 20
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+
+
 def encode_png(img: Image.Image, compress_level: int = 1) -> bytes:
-    # Level 1: PNG at the default level 6 takes several times longer on a
-    # 12 MP cutout for files only ~10% smaller.
-    out = io.BytesIO()
-    img.save(out, format="PNG", compress_level=compress_level)
+    """8-bit L, LA, RGB or RGBA image -> PNG bytes; other modes go to Pillow.
+
+    Every row gets PNG's "Up" filter (the row above subtracted) and the rows
+    go through zlib at level 1, a band at a time. Pillow's own encoder tries
+    several filters on every row; on a 12 MP cutout that choice costs about
+    as much again as the compression, for a larger file than Up alone gives
+    on photos. Level 1: level 6 takes several times longer for files only
+    ~10% smaller. The image's ICC profile is kept, as Pillow keeps it.
+    """
+    colour = _PNG_COLOUR.get(img.mode)
+    if colour is None:
+        out = io.BytesIO()
+        img.save(out, format="PNG", compress_level=compress_level)
+        return out.getvalue()
+    w, h = img.size
+    stride = w * len(img.getbands())
+    out = io.BytesIO()  # its getvalue() hands over its buffer: no second copy
+    out.write(b"\x89PNG\r\n\x1a\n")
+    out.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0)))
+    icc = img.info.get("icc_profile")
+    if icc:
+        out.write(_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc)))
+    z = zlib.compressobj(compress_level)
+    pending: list[bytes] = []
+    size = 0
+    band = max(1, _BAND_BYTES // max(1, stride))
+    prev = None
+    for y0 in range(0, h, band):
+        y1 = min(h, y0 + band)
+        rows = np.frombuffer(img.crop((0, y0, w, y1)).tobytes(), np.uint8).reshape(y1 - y0, stride)
+        filtered = np.empty((y1 - y0, stride + 1), np.uint8)
+        filtered[:, 0] = _PNG_FILTER_UP
+        # uint8 arithmetic wraps modulo 256, as PNG's filters do.
+        if prev is None:
+            filtered[0, 1:] = rows[0]  # above the first row there are zeros
+        else:
+            np.subtract(rows[0], prev, out=filtered[0, 1:])
+        np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
+        prev = rows[-1]
+        data = z.compress(filtered)
+        if data:
+            pending.append(data)
+            size += len(data)
+        if size >= _IDAT_BYTES:
+            out.write(_chunk(b"IDAT", b"".join(pending)))
+            pending, size = [], 0
+    pending.append(z.flush())
+    out.write(_chunk(b"IDAT", b"".join(pending)))
+    out.write(_chunk(b"IEND", b""))
     return out.getvalue()

@@ -12,7 +12,10 @@ from . import composite, imageio, tensors
 from .engines import Engine
 from .inference import Session
 
-STAGES = ("decode", "preprocess", "inference", "postprocess", "composite", "encode")
+# "handover": the tensor's way into the session and the mask's way back (in
+# the browser, the copies between numpy and onnxruntime-web), apart from
+# "inference", the session's own run, where the session reports it.
+STAGES = ("decode", "preprocess", "handover", "inference", "postprocess", "composite", "encode")
 
 
 @dataclass
@@ -46,12 +49,18 @@ async def remove_background(data: bytes, engine: Engine, session: Session) -> Re
     output = await session.run(tensor)
     del tensor
     clock.lap("inference")
+    run = getattr(session, "run_seconds", None)
+    total = clock.timings.pop("inference")
+    clock.timings["handover"] = max(0.0, total - run) if run is not None else 0.0
+    clock.timings["inference"] = run if run is not None else total
     mask = tensors.mask_from_output(output, decoded.size)
     del output
     clock.lap("postprocess")
-    rgba = composite.cutout(decoded.rgb, mask, decoded.alpha)
+    # The photo becomes the cutout: no second full-size image.
+    rgba = composite.cutout(decoded.rgb, mask, decoded.alpha, in_place=True)
     clock.lap("composite")
     png = imageio.encode_png(rgba)
+    del rgba
     clock.lap("encode")
     w, h = decoded.size
     return Result(png, mask, w, h, decoded.format, decoded.notes, clock.timings)

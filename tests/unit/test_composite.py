@@ -38,3 +38,14 @@ def test_alphas_multiply():
     alpha = Image.new("L", (1, 1), 128)
     out = np.asarray(cutout(Image.new("RGB", (1, 1)), mask, alpha))
     assert abs(int(out[0, 0, 3]) - 64) <= 1  # 128/255 * 128/255 of full
+
+
+def test_cutout_in_place_turns_the_photo_itself_into_the_cutout():
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    mask = rng.integers(0, 256, (9, 11), dtype=np.uint8)
+    photo = Image.fromarray(rgb, "RGB")
+    expected = np.asarray(cutout(photo, Image.fromarray(mask, "L")))
+    out = cutout(photo, Image.fromarray(mask, "L"), in_place=True)
+    assert out is photo and out.mode == "RGBA"
+    assert np.array_equal(np.asarray(out), expected)
