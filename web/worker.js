@@ -265,6 +265,13 @@ const handlers = {
   [Request.ZIP]: makeZip,
 };
 
+function isOutOfMemory(err, message) {
+  return (
+    err?.type === "MemoryError" ||
+    /out of memory|could not allocate|allocation failed|bad_alloc|failed to allocate|Maximum memory size exceeded/i.test(message)
+  );
+}
+
 async function handle(msg) {
   const { id, type } = msg;
   try {
@@ -275,11 +282,22 @@ async function handle(msg) {
     const { reply, transfer } = out && out.reply ? out : { reply: out, transfer: [] };
     post({ id, type: Reply.REPLY, result: reply }, transfer);
   } catch (err) {
-    const code = err.code || "internal";
+    let code = err.code || "internal";
     // A Python exception arrives as a PythonError whose message is the whole
     // traceback: keep its last line.
     let message = String(err.message || err);
     if (err.type) message = message.trim().split("\n").pop();
+    // Out of memory, or a runtime that can no longer run: the page starts a
+    // new worker (see engine-client.js).
+    if (isOutOfMemory(err, message)) {
+      code = "memory";
+      message =
+        "The engine ran out of memory on this image. Try a smaller image, or the Lightweight engine, " +
+        "which needs the least memory; the engine was restarted.";
+    } else if (err.pyodide_fatal_error) {
+      code = "crashed";
+      message = `The engine stopped unexpectedly (${message}) and was restarted.`;
+    }
     post({ id, type: Reply.ERROR, code, message });
   }
 }
