@@ -72,7 +72,8 @@ def _unsupported(fmt: str) -> UnsupportedFormat:
         if fmt == "HEIC"
         else "Convert it to PNG or JPEG first."
     )
-    return UnsupportedFormat(f"This is a {fmt} image, which Backgrone cannot read in this browser. {hint}", fmt)
+    article = "an" if fmt[0] in "AEIOU" else "a"
+    return UnsupportedFormat(f"This is {article} {fmt} image, which Backgrone cannot read in this browser. {hint}", fmt)
 
 
 def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> Decoded:
