@@ -514,16 +514,16 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(fmt, *args)
 
 
-def make_server(directory: Path, port: int = 0, isolate: bool = True,
-                seen: list | None = None) -> http.server.ThreadingHTTPServer:
+def make_server(directory: Path, port: int = 0, isolate: bool = True, seen: list | None = None,
+                handler: type[SiteHandler] = SiteHandler) -> http.server.ThreadingHTTPServer:
     """Serve a built site with its headers: cross-origin isolation and the
     Content-Security-Policy derived from its engines.json. isolate=False sends
     neither, like a static host that cannot set headers (the pages' <meta>
     and the service worker then carry the policy)."""
     csp = built_policy(directory, header=True) if (directory / "engines.json").is_file() else None
-    handler_class = type("Handler", (SiteHandler,), {"isolate": isolate, "csp": csp, "seen": seen})
-    handler = lambda *a, **kw: handler_class(*a, directory=str(directory), **kw)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    handler_class = type("Handler", (handler,), {"isolate": isolate, "csp": csp, "seen": seen})
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", port), lambda *a, **kw: handler_class(*a, directory=str(directory), **kw))
     server.daemon_threads = True
     return server
 

@@ -73,9 +73,14 @@ const engineById = (id) => {
 // where there is one, else the one recorded at its first download.
 async function storedModel(id, engine) {
   if (!store) return null;
-  const meta = await store.meta(engine.id);
-  if (!meta) return null;
-  const bytes = await store.bytes(engine.id);
+  let meta, bytes;
+  try {
+    meta = await store.meta(engine.id);
+    if (!meta) return null;
+    bytes = await store.bytes(engine.id);
+  } catch {
+    return null; // a store that fails to read: download instead
+  }
   const want = engine.sha256 ?? meta.sha256;
   if (bytes && bytes.length === meta.size && (await sha256(bytes)) === want) return bytes;
   await store.delete(engine.id);
@@ -103,13 +108,16 @@ async function download(id, engine) {
   const controller = new AbortController();
   downloads.set(id, controller);
   try {
-    const { bytes, sha256: digest } = await fetchModel(
+    const { bytes, sha256: digest, notices } = await fetchModel(
       engine,
       base,
-      (loaded, total) => progress(id, "download", `Downloading the ${engine.label} engine`, { engine: engine.id, loaded, total }),
+      (loaded, total, note) =>
+        progress(id, "download", note ?? `Downloading the ${engine.label} engine`, { engine: engine.id, loaded, total }),
       controller.signal,
+      (notice) => progress(id, "download", notice, { engine: engine.id, notice: true }),
     );
-    const warning = await keep(id, engine, bytes, digest, engine.source);
+    const stored = await keep(id, engine, bytes, digest, engine.source);
+    const warning = [...notices, stored].filter(Boolean).join(" ") || null;
     return { bytes, warning };
   } finally {
     downloads.delete(id);
@@ -146,7 +154,7 @@ async function storageInfo() {
   const estimate = (await navigator.storage?.estimate?.().catch(() => null)) ?? {};
   return {
     available: store !== null,
-    stored: store ? await store.list() : [],
+    stored: store ? await store.list().catch(() => []) : [],
     usage: estimate.usage ?? null,
     quota: estimate.quota ?? null,
     persisted: (await navigator.storage?.persisted?.().catch(() => false)) ?? false,
