@@ -90,6 +90,7 @@ async function download(engine, url, onProgress, signal) {
   let total = engine.size ?? null;
   const got = new Received(total);
   let lastError = null;
+  let answered = false; // whether the host ever answered
   for (let attempt = 1; attempt <= TRIES; attempt++) {
     if (attempt > 1) {
       onProgress(got.loaded, total, `The download was interrupted; resuming (try ${attempt} of ${TRIES})`);
@@ -109,6 +110,7 @@ async function download(engine, url, onProgress, signal) {
       lastError = err.message;
       continue;
     }
+    answered = true;
     if ([401, 403, 404].includes(response.status)) throw new WorkerError("download", refusedMessage(engine, response.status));
     if (response.status === 206) {
       const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(response.headers.get("content-range") ?? "");
@@ -156,6 +158,16 @@ async function download(engine, url, onProgress, signal) {
       continue;
     }
     return got.bytes();
+  }
+  if (!answered) {
+    // No answer at all: the network is down, or a host on another origin
+    // refused without the headers that let the page read its answer.
+    throw new WorkerError(
+      "download",
+      `The ${engine.label} engine could not be downloaded: its source could not be reached (${lastError}). ` +
+        `Check the connection and try again. If the connection works, its host may require accepting the model's ` +
+        `license first: download the file yourself and import it under Storage, or use another engine.`,
+    );
   }
   throw new WorkerError(
     "download",

@@ -296,3 +296,19 @@ def test_cancelling_the_image_under_way_removes_it_and_the_queue_goes_on(app, ph
     assert state(item) == "done"
     assert "1 of 1 done" in app.inner_text("#queue-count")
     assert app.inner_text("#view-meta").startswith("chelsea.png")
+
+
+def test_an_unreachable_source_is_tried_three_times_then_explained(app, context, requests_log):
+    requests_log.allowed.append(HF)
+    tries = []
+
+    def refuse(route):
+        tries.append(route.request.url)
+        route.abort("connectionrefused")
+    context.route(f"{HF}**", refuse)
+    download(app, "balanced")
+    assert len(tries) == 3
+    assert app.inner_text("#status-text").startswith(
+        "The Balanced engine could not be downloaded: its source could not be reached (")
+    assert "import it under Storage" in app.inner_text("#status-text")
+    assert stored_engines(app) == []
