@@ -297,7 +297,7 @@ async function handle(msg) {
     if (err.type) message = message.trim().split("\n").pop();
     // Out of memory, or a runtime that can no longer run: the page starts a
     // new worker (see engine-client.js).
-    if (isOutOfMemory(err, message)) {
+    if (code === "internal" && isOutOfMemory(err, message)) {
       code = "memory";
       message =
         "The engine ran out of memory on this image. Try a smaller image, or the Lightweight engine, " +
