@@ -19,10 +19,12 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
+import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -370,6 +372,68 @@ def build_samples(dist: Path) -> list[dict]:
     return listed
 
 
+# -- Content-Security-Policy ------------------------------------------------
+
+# Where a download from an engine's source host is redirected to: the browser
+# checks connect-src at every hop. Hugging Face answers /resolve/ URLs with a
+# redirect to its content hosts (us.aws.cdn.hf.co, cas-bridge.xethub.hf.co,
+# cdn-lfs-us-1.hf.co, cdn-lfs.huggingface.co, ...), all under these domains.
+REDIRECT_HOSTS = {"huggingface.co": ("https://*.huggingface.co", "https://*.hf.co")}
+
+
+def engine_origins(engines: list[dict]) -> list[str]:
+    """The origins the browser may connect to for the engines' sources that
+    are not on this site, derived from their `source` URLs."""
+    origins: list[str] = []
+    for engine in engines:
+        url = urllib.parse.urlsplit(engine["source"])
+        if not (url.scheme and url.netloc):
+            continue  # relative: self-hosted
+        for origin in (f"{url.scheme}://{url.netloc}", *REDIRECT_HOSTS.get(url.hostname, ())):
+            if origin not in origins:
+                origins.append(origin)
+    return origins
+
+
+def content_security_policy(engines: list[dict], header: bool = False) -> str:
+    """The one policy of every page, worker and the service worker: scripts,
+    styles and connections from this site only, except the engines' sources;
+    no inline script; no eval, except compiling WebAssembly."""
+    directives = [
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "worker-src 'self'",
+        "connect-src " + " ".join(["'self'", *engine_origins(engines)]),
+        "img-src 'self' blob: data:",
+        "style-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'none'",
+    ]
+    if header:  # ignored (with a console warning) in a <meta> tag
+        directives.append("frame-ancestors 'self'")
+    return "; ".join(directives)
+
+
+def add_csp_meta(dist: Path, policy: str) -> None:
+    """The policy as a <meta http-equiv> in every HTML page, for hosts that
+    cannot send headers. First in <head>, so it covers everything after it."""
+    tag = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+    for page in sorted(dist.rglob("*.html")):
+        text = page.read_text()
+        if "Content-Security-Policy" in text:
+            continue
+        head = re.search(r"<head>\s*(<meta charset=\"utf-8\">)?", text, re.IGNORECASE)
+        if head is None:
+            raise BuildError(f"{page.relative_to(dist)} has no <head>: cannot add the CSP")
+        text = text[: head.end()] + tag + text[head.end():]
+        page.write_text(text)
+
+
+def built_policy(dist: Path, header: bool = False) -> str:
+    return content_security_policy(json.loads((dist / "engines.json").read_text()), header)
+
+
 def build_service_worker(dist: Path) -> str:
     """List what the service worker precaches (everything but the models,
     which live in IndexedDB) and stamp sw.js with a version derived from
@@ -385,7 +449,8 @@ def build_service_worker(dist: Path) -> str:
     version = h.hexdigest()[:16]
     (dist / "precache.json").write_text(json.dumps({"version": version, "files": ["./", *files]}, indent=0))
     sw = dist / "sw.js"
-    sw.write_text(sw.read_text().replace("__BUILD_VERSION__", version))
+    sw.write_text(sw.read_text().replace("__BUILD_VERSION__", version)
+                  .replace("__CSP__", built_policy(dist, header=True)))
     return version
 
 
@@ -406,6 +471,7 @@ def build(rmbg: Path | None = None) -> Path:
     build_licenses(tmp, engines)
     (tmp / "samples.json").write_text(json.dumps(build_samples(tmp), indent=1))
     (tmp / "build.json").write_text(json.dumps({"wheel": wheel, "versions": versions}, indent=1))
+    add_csp_meta(tmp, built_policy(tmp))
     version = build_service_worker(tmp)
     if DIST.exists():
         shutil.rmtree(DIST)
@@ -426,8 +492,13 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     }
 
     isolate = True  # False plays a static host that cannot set headers
+    csp: str | None = None  # the Content-Security-Policy header
+    seen: list | None = None  # if a list: (method, path, body length) of every request
 
     def end_headers(self) -> None:
+        if self.isolate and self.csp:
+            # Workers take their policy from their own response, not the page's.
+            self.send_header("Content-Security-Policy", self.csp)
         if self.isolate:
             # Cross-origin isolation: required for WASM threads (SharedArrayBuffer).
             self.send_header("Cross-Origin-Opener-Policy", "same-origin")
@@ -436,15 +507,28 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
+    def log_request(self, code="-", size="-") -> None:
+        if self.seen is not None:  # tests: what reached the server
+            headers = getattr(self, "headers", None)
+            length = int(headers.get("Content-Length") or 0) if headers else 0
+            self.seen.append((getattr(self, "command", None), getattr(self, "path", None), length))
+        super().log_request(code, size)
+
     def log_message(self, fmt, *args) -> None:
         if os.environ.get("BACKGRONE_SERVE_LOG"):
             super().log_message(fmt, *args)
 
 
-def make_server(directory: Path, port: int = 0, isolate: bool = True) -> http.server.ThreadingHTTPServer:
-    handler_class = type("Handler", (SiteHandler,), {"isolate": isolate})
-    handler = lambda *a, **kw: handler_class(*a, directory=str(directory), **kw)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+def make_server(directory: Path, port: int = 0, isolate: bool = True, seen: list | None = None,
+                handler: type[SiteHandler] = SiteHandler) -> http.server.ThreadingHTTPServer:
+    """Serve a built site with its headers: cross-origin isolation and the
+    Content-Security-Policy derived from its engines.json. isolate=False sends
+    neither, like a static host that cannot set headers (the pages' <meta>
+    and the service worker then carry the policy)."""
+    csp = built_policy(directory, header=True) if (directory / "engines.json").is_file() else None
+    handler_class = type("Handler", (handler,), {"isolate": isolate, "csp": csp, "seen": seen})
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", port), lambda *a, **kw: handler_class(*a, directory=str(directory), **kw))
     server.daemon_threads = True
     return server
 

@@ -1,16 +1,47 @@
 // The page's side of the worker boundary: one method per request, answered by
 // a promise; progress messages go to the caller's onProgress, and an
 // AbortSignal cancels a download.
+//
+// If the worker crashes (an uncaught error, or a reply saying its runtime is
+// dead or out of memory), every pending call fails with code "crashed" and a
+// new worker takes its place: it boots again on the next request, with a
+// fresh WebAssembly memory (which never shrinks otherwise).
 
 import { Reply, Request, WorkerError } from "./protocol.js";
 
+const RESTART = new Set(["crashed", "memory"]);
+
 export class EngineClient {
   constructor(workerURL = new URL("./worker.js", import.meta.url)) {
-    this.worker = new Worker(workerURL, { type: "module" });
+    this.workerURL = workerURL;
     this.pending = new Map();
     this.nextId = 1;
-    this.worker.onmessage = (event) => this.#receive(event.data);
-    this.worker.onerror = (event) => this.#failAll(event.message || "the engine worker stopped");
+    this.restarts = 0;
+    this.onRestart = null; // (message) => void, set by the app
+    this.#start();
+  }
+
+  #start() {
+    const worker = new Worker(this.workerURL, { type: "module" });
+    worker.onmessage = (event) => worker === this.worker && this.#receive(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      if (worker !== this.worker) return;
+      this.#restart(
+        `The engine stopped unexpectedly (${event.message || "an error in the engine worker"}) and was restarted. ` +
+          "If it happens again, try a smaller image or the Lightweight engine, which needs the least memory.",
+      );
+    };
+    this.worker = worker;
+  }
+
+  // The worker is gone or unusable: fail what it held, start another.
+  #restart(message, code = "crashed") {
+    this.worker.terminate();
+    this.restarts++;
+    this.#failAll(message, code);
+    this.#start();
+    this.onRestart?.(message);
   }
 
   #receive(msg) {
@@ -22,11 +53,14 @@ export class EngineClient {
     }
     this.pending.delete(msg.id);
     if (msg.type === Reply.REPLY) call.resolve(msg.result);
-    else call.reject(new WorkerError(msg.code, msg.message));
+    else {
+      call.reject(new WorkerError(msg.code, msg.message));
+      if (RESTART.has(msg.code)) this.#restart(msg.message, msg.code);
+    }
   }
 
-  #failAll(message) {
-    for (const call of this.pending.values()) call.reject(new WorkerError("internal", message));
+  #failAll(message, code = "internal") {
+    for (const call of this.pending.values()) call.reject(new WorkerError(code, message));
     this.pending.clear();
   }
 

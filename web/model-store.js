@@ -7,6 +7,7 @@
 
 const DB_NAME = "backgrone";
 const DB_VERSION = 1;
+const OPEN_TIMEOUT = 10_000; // ms
 
 const request = (req) =>
   new Promise((resolve, reject) => {
@@ -31,7 +32,10 @@ export class ModelStore {
         req.result.createObjectStore("meta", { keyPath: "engine" });
         req.result.createObjectStore("blobs");
       };
-      return new ModelStore(await request(req));
+      // Some browsers leave the request pending for ever where storage is
+      // off: give up after a while rather than never start.
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("IndexedDB did not answer")), OPEN_TIMEOUT));
+      return new ModelStore(await Promise.race([request(req), timeout]));
     } catch {
       return null;
     }

@@ -52,8 +52,11 @@
 //       stage "boot" {step, steps} | "download" {engine, loaded, total} | "session" | "image"
 //   {id, type: "reply", result}
 //   {id, type: "error", code, message}
-//       code "bad-image" / "bad-model" / "bad-options": the user's input; "download": the
-//       engine's source refused or failed; "cancelled"; "internal": a bug, with its text.
+//       code "bad-image" / "bad-model" / "bad-options": the user's input; "unsupported-format":
+//       an image Pillow cannot decode here (the page may decode it itself); "download": the
+//       engine's source refused or failed; "cancelled"; "memory": out of memory, and
+//       "crashed": the runtime can no longer run (for both the page starts a new worker);
+//       "internal": a bug, with its text.
 
 export const Request = Object.freeze({
   INIT: "init",

@@ -4,9 +4,13 @@
 // live in IndexedDB (model-store.js).
 //
 // It also adds the cross-origin isolation headers to what it serves, so WASM
-// threads work on static hosts that cannot send COOP/COEP themselves.
+// threads work on static hosts that cannot send COOP/COEP themselves, and the
+// Content-Security-Policy: the pages carry it as a <meta> tag, but the engine
+// worker takes its policy from its own response's headers, which only this
+// service worker can give it on such hosts.
 
 const VERSION = "__BUILD_VERSION__"; // stamped by build.py from the files' contents
+const CSP = "__CSP__"; // stamped by build.py: the site's one policy
 const CACHE = `backgrone-${VERSION}`;
 const scope = new URL(self.registration.scope);
 
@@ -40,6 +44,7 @@ function isolated(response) {
   headers.set("Cross-Origin-Opener-Policy", "same-origin");
   headers.set("Cross-Origin-Embedder-Policy", "require-corp");
   headers.set("Cross-Origin-Resource-Policy", "same-origin");
+  if (!headers.has("Content-Security-Policy")) headers.set("Content-Security-Policy", CSP);
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 

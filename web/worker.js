@@ -156,9 +156,14 @@ const engineById = (id) => {
 // where there is one, else the one recorded at its first download.
 async function storedModel(id, engine) {
   if (!store) return null;
-  const meta = await store.meta(engine.id);
-  if (!meta) return null;
-  const bytes = await store.bytes(engine.id);
+  let meta, bytes;
+  try {
+    meta = await store.meta(engine.id);
+    if (!meta) return null;
+    bytes = await store.bytes(engine.id);
+  } catch {
+    return null; // a store that fails to read: download instead
+  }
   const want = engine.sha256 ?? meta.sha256;
   if (bytes && bytes.length === meta.size && (await sha256(bytes)) === want) return bytes;
   await store.delete(engine.id);
@@ -186,13 +191,16 @@ async function download(id, engine) {
   const controller = new AbortController();
   downloads.set(id, controller);
   try {
-    const { bytes, sha256: digest } = await fetchModel(
+    const { bytes, sha256: digest, notices } = await fetchModel(
       engine,
       base,
-      (loaded, total) => progress(id, "download", `Downloading the ${engine.label} engine`, { engine: engine.id, loaded, total }),
+      (loaded, total, note) =>
+        progress(id, "download", note ?? `Downloading the ${engine.label} engine`, { engine: engine.id, loaded, total }),
       controller.signal,
+      (notice) => progress(id, "download", notice, { engine: engine.id, notice: true }),
     );
-    const warning = await keep(id, engine, bytes, digest, engine.source);
+    const stored = await keep(id, engine, bytes, digest, engine.source);
+    const warning = [...notices, stored].filter(Boolean).join(" ") || null;
     return { bytes, warning };
   } finally {
     downloads.delete(id);
@@ -253,7 +261,7 @@ async function storageInfo() {
   const estimate = (await navigator.storage?.estimate?.().catch(() => null)) ?? {};
   return {
     available: store !== null,
-    stored: store ? await store.list() : [],
+    stored: store ? await store.list().catch(() => []) : [],
     usage: estimate.usage ?? null,
     quota: estimate.quota ?? null,
     persisted: (await navigator.storage?.persisted?.().catch(() => false)) ?? false,
@@ -415,6 +423,13 @@ const handlers = {
   [Request.ARENA_EXPORT]: arenaExport,
 };
 
+function isOutOfMemory(err, message) {
+  return (
+    err?.type === "MemoryError" ||
+    /out of memory|could not allocate|allocation failed|bad_alloc|failed to allocate|Maximum memory size exceeded/i.test(message)
+  );
+}
+
 async function handle(msg) {
   const { id, type } = msg;
   try {
@@ -425,11 +440,22 @@ async function handle(msg) {
     const { reply, transfer } = out && out.reply ? out : { reply: out, transfer: [] };
     post({ id, type: Reply.REPLY, result: reply }, transfer);
   } catch (err) {
-    const code = err.code || "internal";
+    let code = err.code || "internal";
     // A Python exception arrives as a PythonError whose message is the whole
     // traceback: keep its last line.
     let message = String(err.message || err);
     if (err.type) message = message.trim().split("\n").pop();
+    // Out of memory, or a runtime that can no longer run: the page starts a
+    // new worker (see engine-client.js).
+    if (code === "internal" && isOutOfMemory(err, message)) {
+      code = "memory";
+      message =
+        "The engine ran out of memory on this image. Try a smaller image, or the Lightweight engine, " +
+        "which needs the least memory; the engine was restarted.";
+    } else if (err.pyodide_fatal_error) {
+      code = "crashed";
+      message = `The engine stopped unexpectedly (${message}) and was restarted.`;
+    }
     post({ id, type: Reply.ERROR, code, message });
   }
 }

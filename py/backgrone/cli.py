@@ -14,7 +14,11 @@ from pathlib import Path
 from .engines import DEFAULT_ENGINE, ENGINES, get_engine
 from .errors import BackgroneError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+# In a folder, files with these names are taken. HEIC and the other formats
+# Pillow may not read are included, so each gets a message rather than
+# being skipped without a word.
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".avif", ".gif", ".bmp", ".tif", ".tiff",
+                  ".heic", ".heif", ".jxl", ".jp2"}
 
 
 def _expand(paths: list[str]) -> list[Path]:

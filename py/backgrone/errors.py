@@ -14,6 +14,17 @@ class ImageError(BackgroneError):
     code = "bad-image"
 
 
+class UnsupportedFormat(ImageError):
+    """An image in a format this runtime cannot decode (HEIC, AVIF where
+    Pillow lacks the codec...). The page may still decode it itself."""
+
+    code = "unsupported-format"
+
+    def __init__(self, message: str, fmt: str):
+        super().__init__(message)
+        self.format = fmt
+
+
 class ModelError(BackgroneError):
     """An engine's model file is missing, refused, or not the expected network."""
 

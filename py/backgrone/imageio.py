@@ -6,6 +6,7 @@ its original alpha (if any); encode_png() turns a result back into bytes.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 import zlib
@@ -14,13 +15,20 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError
+from .errors import ImageError, UnsupportedFormat
 
 # Largest image accepted, in pixels. Checked from the header, before any pixel
 # is decoded, so a decompression bomb costs nothing. 50 MP is above every
 # current phone and most cameras; the page keeps several full-size planes of
 # this size in the 4 GiB a WebAssembly module can address.
 MAX_PIXELS = 50_000_000
+
+# The raster formats Backgrone opens. Others Pillow knows (EPS, WMF, FITS...)
+# are documents or science data, or need programs the browser does not have.
+FORMATS = ("PNG", "JPEG", "WEBP", "AVIF", "GIF", "BMP", "DIB", "TIFF", "ICO", "TGA",
+           "PPM", "QOI")  # JPEG covers MPO (several pictures in one JPEG)
+READABLE = "PNG, JPEG, WebP, AVIF, GIF, BMP or TIFF"
+ANIMATED = ("GIF", "PNG", "WEBP", "AVIF")  # several frames = an animation
 
 
 @dataclass
@@ -41,22 +49,76 @@ def _has_transparency(img: Image.Image) -> bool:
     )
 
 
+def sniff(data: bytes) -> str | None:
+    """Name formats this runtime's Pillow may lack a codec for, from their
+    first bytes: Pyodide's Pillow has no AVIF or JPEG 2000, and no Pillow
+    reads HEIC or JPEG XL by itself."""
+    if data[4:8] == b"ftyp":
+        box = int.from_bytes(data[:4], "big")
+        brands = {data[i : i + 4] for i in range(8, min(max(box, 16), 64), 4)}
+        if brands & {b"avif", b"avis"}:
+            return "AVIF"
+        if brands & {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}:
+            return "HEIC"
+    if data.startswith((b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51")):
+        return "JPEG 2000"
+    if data.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")):
+        return "JPEG XL"
+    return None
+
+
+def _unsupported(fmt: str) -> UnsupportedFormat:
+    hint = (
+        "Convert it to JPEG or PNG first (on an iPhone: Settings > Camera > Formats > "
+        "Most Compatible)."
+        if fmt == "HEIC"
+        else "Convert it to PNG or JPEG first."
+    )
+    article = "an" if fmt[0] in "AEIOU" else "a"
+    return UnsupportedFormat(f"This is {article} {fmt} image, which Backgrone cannot read in this browser. {hint}", fmt)
+
+
 def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> Decoded:
+    """Any bytes -> Decoded, or ImageError with a message for the user; no
+    other exception escapes, whatever the bytes."""
     if not data:
         raise ImageError("The file is empty.")
     try:
+        return _decode(bytes(data), max_pixels)
+    except ImageError:
+        raise
+    except MemoryError:
+        raise ImageError(
+            "There is not enough memory to decode this image. Scale it down, or close other "
+            "tabs, and try again."
+        ) from None
+    except Exception as exc:  # Pillow raises many types for broken files
+        raise ImageError(
+            f"This image is damaged or truncated and cannot be read ({_reason(exc)})."
+        ) from None
+
+
+def _reason(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _decode(data: bytes, max_pixels: int) -> Decoded:
+    try:
         with warnings.catch_warnings():
-            # Our own limit below replaces Pillow's bomb warning.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            # Our own limit below replaces Pillow's bomb warning; Pillow also
+            # warns about codecs it lacks, which sniff() names instead.
+            warnings.simplefilter("ignore")
+            img = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
-        raise ImageError("This file is not an image Backgrone can read.") from None
-    except Image.DecompressionBombError:
-        img = None
-    except Exception as exc:  # Pillow raises many types for broken headers
-        raise ImageError(f"This image is damaged and cannot be read ({exc}).") from None
-    if img is None:
-        raise ImageError(_too_large_message(None))
+        fmt = sniff(data)
+        if fmt:
+            raise _unsupported(fmt) from None
+        raise ImageError(f"This file is not an image Backgrone can read. Use {READABLE}.") from None
+    except Image.DecompressionBombError as exc:
+        # Pillow's own guard (at twice its default limit) fired first.
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        raise ImageError(_too_large_message(None, max_pixels, int(pixels[1]) if pixels else None)) from None
     width, height = img.size
     if width * height > max_pixels:
         raise ImageError(_too_large_message((width, height), max_pixels))
@@ -65,17 +127,22 @@ def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> Decoded:
 
     notes = []
     fmt = img.format or "unknown"
-    if getattr(img, "n_frames", 1) > 1:
-        notes.append(f"Animated {fmt}: only the first frame was used.")
+    if getattr(img, "is_animated", False):
+        notes.append(
+            f"Animated {fmt}: only the first frame was used."
+            if fmt in ANIMATED
+            else f"This {fmt} file holds several images: only the first was used."
+        )
+    img.load()
+    upright = img
     try:
-        img.load()
-        upright = ImageOps.exif_transpose(img)
-    except Exception as exc:
-        raise ImageError(
-            f"This image is damaged or truncated and cannot be read ({exc})."
-        ) from None
+        # In place: without it Pillow returns a full copy even when there is
+        # nothing to turn (48 MB more at 12 MP, the pipeline's peak).
+        ImageOps.exif_transpose(img, in_place=True)
+    except Exception:  # a broken EXIF block: the pixels themselves are fine
+        notes.append("Its orientation tag could not be read: the image is used as stored.")
 
-    if upright.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if upright.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         upright = _integer_to_8bit(upright)
     alpha = None
     if _has_transparency(upright):
@@ -102,10 +169,11 @@ def _integer_to_8bit(img: Image.Image) -> Image.Image:
     return grey
 
 
-def _too_large_message(size, max_pixels: int = MAX_PIXELS) -> str:
+def _too_large_message(size, max_pixels: int = MAX_PIXELS, pixels: int | None = None) -> str:
     limit = f"{max_pixels / 1e6:g} megapixels"
     if size is None:
-        return f"This image is too large: the limit is {limit}."
+        count = f" ({pixels / 1e6:,.0f} megapixels)" if pixels else ""
+        return f"This image is too large{count}: the limit is {limit}. Scale it down and try again."
     w, h = size
     return (
         f"This image is too large: {w}x{h} is {w * h / 1e6:.1f} megapixels, "

@@ -122,3 +122,28 @@ def test_wheel_record_lists_each_module_with_its_sha256(wheel):
         data = wheel.read(src)
         b64 = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
         assert rows[src] == (f"sha256={b64}", str(len(data)))
+
+
+# -- Content-Security-Policy ------------------------------------------------
+
+def test_csp_allows_the_engines_sources_and_where_they_redirect():
+    engines = [{"source": "models/a.onnx"},
+               {"source": "https://huggingface.co/briaai/RMBG-1.4/resolve/main/onnx/model_quantized.onnx"},
+               {"source": "https://models.example.org:8443/b.onnx"}]
+    policy = build.content_security_policy(engines)
+    connect = next(d for d in policy.split("; ") if d.startswith("connect-src "))
+    assert connect.split()[1:] == ["'self'", "https://huggingface.co", "https://*.huggingface.co",
+                                   "https://*.hf.co", "https://models.example.org:8443"]
+    assert "frame-ancestors" not in policy  # meta tags ignore it
+    assert "frame-ancestors 'self'" in build.content_security_policy(engines, header=True)
+
+
+def test_csp_meta_goes_first_in_every_page_head(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.html").write_text('<html><head>\n<meta charset="utf-8"><script src="x.js"></script></head></html>')
+    (tmp_path / "sub" / "b.html").write_text("<html><head><title>b</title></head></html>")
+    build.add_csp_meta(tmp_path, "default-src 'self'")
+    a = (tmp_path / "a.html").read_text()
+    assert a.index('<meta charset="utf-8">') < a.index("Content-Security-Policy") < a.index("<script")
+    assert '<head><meta http-equiv="Content-Security-Policy" content="default-src \'self\'">' in (
+        tmp_path / "sub" / "b.html").read_text()

@@ -123,3 +123,50 @@ def test_a_model_returning_nan_fails_each_image_with_a_message(tmp_path):
     assert "Traceback" not in proc.stderr
     assert any("red.png" in line and "invalid mask" in line for line in proc.stderr.splitlines())
     assert "0 of 1" in proc.stderr.splitlines()[-1]
+
+
+def test_every_kind_of_bad_input_is_named_and_the_rest_comes_out(tmp_path, standin_model, photos):
+    """The cases of docs/bad-input.md, as files on disk, in one batch."""
+    src = tmp_path / "in"
+    src.mkdir()
+    jpeg, png = photos["grace_hopper"].read_bytes(), photos["coffee"].read_bytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rotated = io.BytesIO()
+    Image.new("RGB", (40, 20), (255, 0, 0)).save(rotated, format="JPEG", exif=exif)
+    gif = io.BytesIO()
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(gif, format="GIF", save_all=True,
+                                              append_images=[Image.new("RGB", (8, 8), (0, 0, 255))])
+    huge = io.BytesIO()
+    Image.new("1", (10000, 6000)).save(huge, format="PNG")
+    files = {
+        "text.png": b"a shopping list\n",
+        "report.pdf.jpg": b"%PDF-1.7\n1 0 obj\n",
+        "setup.exe.png": b"MZ\x90\x00" + bytes(200),
+        "empty.jpg": b"",
+        "half.jpg": jpeg[: len(jpeg) // 2],
+        "half.png": png[: len(png) // 2],
+        "huge.png": huge.getvalue(),
+        "photo.heic": b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(100),
+        "rotated.jpg": rotated.getvalue(),
+        "animated.gif": gif.getvalue(),
+        "photo.png": photos["astronaut"].read_bytes(),
+    }
+    for name, data in files.items():
+        (src / name).write_bytes(data)
+    out = tmp_path / "out"
+    proc = backgrone(src, "--engine", "balanced", "--model", standin_model, "-o", out)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    said = {name: [line for line in proc.stderr.splitlines() if f"{name}:" in line] for name in files}
+    for name in ("text.png", "report.pdf.jpg", "setup.exe.png"):
+        assert said[name] == [f"{src / name}: This file is not an image Backgrone can read. "
+                              "Use PNG, JPEG, WebP, AVIF, GIF, BMP or TIFF."], name
+    assert said["empty.jpg"] == [f"{src / 'empty.jpg'}: The file is empty."]
+    for name in ("half.jpg", "half.png"):
+        assert "damaged or truncated" in said[name][0], name
+    assert "10000x6000 is 60.0 megapixels, the limit is 50 megapixels" in said["huge.png"][0]
+    assert "This is a HEIC image" in said["photo.heic"][0]
+    assert said["animated.gif"] == [f"{src / 'animated.gif'}: Animated GIF: only the first frame was used."]
+    assert sorted(p.name for p in out.iterdir()) == ["animated.png", "photo.png", "rotated.png"]
+    assert Image.open(out / "rotated.png").size == (20, 40)  # upright
+    assert "3 of 11" in proc.stderr.splitlines()[-1]

@@ -3,14 +3,16 @@ plus its own transparency, or a clear ImageError."""
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
-from backgrone.errors import ImageError
-from backgrone.imageio import decode, encode_png
+from backgrone.errors import ImageError, UnsupportedFormat
+from backgrone.imageio import MAX_PIXELS, decode, encode_png
 
 ORIENTATION = 0x0112
 
@@ -176,8 +178,11 @@ def zip_bytes() -> bytes:
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", r"not an image"),
         (b"\x7fELF\x02\x01\x01\x00" + bytes(120), r"not an image"),
         (zip_bytes(), r"not an image"),
+        (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + bytes(300), r"not an image"),
+        # Pillow knows EPS, but it is a document needing Ghostscript.
+        (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", r"not an image.*PNG, JPEG"),
     ],
-    ids=["empty", "text", "pdf", "elf", "zip-named-jpg"],
+    ids=["empty", "text", "pdf", "elf", "zip-named-jpg", "exe", "eps"],
 )
 def test_non_images_are_refused(data, words):
     with pytest.raises(ImageError, match=words):
@@ -208,6 +213,100 @@ def test_60_megapixel_image_is_refused_from_its_header():
     assert len(data) < 100_000
     with pytest.raises(ImageError, match=r"10000x6000 is 60\.0 megapixels.*limit is 50 megapixels"):
         decode(data)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """The sizes of the images whose pixels Pillow decoded."""
+    sizes = []
+    real = ImageFile.ImageFile.load
+
+    def load(self):
+        sizes.append(self.size)
+        return real(self)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    return sizes
+
+
+@pytest.mark.parametrize("size, words", [
+    ((8000, 6251), r"too large: 8000x6251 is 50\.0 megapixels, the limit is 50 megapixels"),
+    ((100_000, 100_000), r"too large \(10,000 megapixels\): the limit is 50 megapixels"),
+])
+def test_decompression_bomb_is_refused_before_any_pixel_is_decoded(loads, size, words):
+    with pytest.raises(ImageError, match=words):
+        decode(png_header_only(*size))
+    assert loads == []  # no pixel buffer was ever allocated
+
+
+def test_the_largest_accepted_size_is_the_limit(loads):
+    assert MAX_PIXELS == 50_000_000
+    with pytest.raises(ImageError, match="damaged"):  # decoded (and found short), not refused
+        decode(png_header_only(10_000, 5_000))
+    assert loads == [(10_000, 5_000)]
+
+
+def test_heic_is_named_with_what_to_do():
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(100)
+    with pytest.raises(UnsupportedFormat, match=r"This is a HEIC image.*Convert it to JPEG or PNG") as e:
+        decode(heic)
+    assert e.value.code == "unsupported-format" and e.value.format == "HEIC"
+
+
+def test_jpeg_2000_is_named():
+    with pytest.raises(UnsupportedFormat, match=r"This is a JPEG 2000 image"):
+        decode(save(gradient_rgb(), "JPEG2000"))
+
+
+def test_avif_decodes_where_pillow_has_the_codec():
+    d = decode(save(gradient_rgb(), "AVIF", quality=100))
+    assert d.format == "AVIF" and d.size == (32, 24) and d.alpha is None
+
+
+def test_avif_is_named_where_pillow_lacks_the_codec(monkeypatch):
+    # As in the browser: Pyodide's Pillow 12.2 has no AVIF codec.
+    from PIL import AvifImagePlugin
+    monkeypatch.setattr(AvifImagePlugin, "SUPPORTED", False)
+    with pytest.raises(UnsupportedFormat, match=r"This is an AVIF image, which Backgrone cannot read in this browser"):
+        decode(save(gradient_rgb(), "AVIF"))
+
+
+def test_animated_webp_uses_the_first_frame_and_says_so():
+    frames = [Image.new("RGB", (10, 10), (255, 0, 0)), Image.new("RGB", (10, 10), (0, 0, 255))]
+    d = decode(save(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True))
+    assert pixels(d.rgb)[5, 5].tolist() == [255, 0, 0]
+    assert d.notes == ["Animated WEBP: only the first frame was used."]
+
+
+def test_16_bit_rgb_png_decodes_to_8_bit_rgb():
+    arr = np.zeros((2, 2, 3), np.uint16)
+    arr[0, 0] = (65535, 0, 32768)
+    png = io.BytesIO()
+    # Pillow cannot write 16-bit RGB: build it with the PNG writer of numpy bytes.
+    raw = b"".join(b"\0" + row.astype(">u2").tobytes() for row in arr)
+    png.write(b"\x89PNG\r\n\x1a\n")
+    for kind, data in [(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 16, 2, 0, 0, 0)),
+                       (b"IDAT", zlib.compress(raw)), (b"IEND", b"")]:
+        png.write(struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data)))
+    d = decode(png.getvalue())
+    assert d.rgb.mode == "RGB" and pixels(d.rgb)[0, 0].tolist()[:2] == [255, 0]
+
+
+def test_exif_of_a_damaged_kind_does_not_lose_the_image(monkeypatch):
+    from PIL import ImageOps
+
+    def broken(img):
+        raise SyntaxError("not a TIFF file (header b'xx' not valid)")
+    monkeypatch.setattr(ImageOps, "exif_transpose", broken)
+    d = decode(save(gradient_rgb(), "JPEG"))
+    assert d.size == (32, 24)
+    assert d.notes == ["Its orientation tag could not be read: the image is used as stored."]
 
 
 # -- encoding ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 // The queue: images in (drop anywhere, pick, paste, samples), cut out one
 // after another; each has a status, can be removed or cancelled, and fails
-// alone.
+// alone. Each image is cut out by the engine chosen when it was added (shown
+// in its status), so switching engines never changes an image under way.
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -16,13 +17,29 @@ export class Queue {
     this.onChange = onChange;
     this.items = [];
     this.running = null; // the item being cut out
-    this.ready = null; // set by the app: resolves when the worker has booted
+    this.started = false; // the worker has booted and the default engine is settled
+    // A crash fails the image under way (with the message); the queue goes on
+    // with a new worker. Said here too, for a crash between images.
+    client.onRestart = (message) => this.setStatus(message);
+  }
+
+  // Set by the app: resolves when the worker has booted.
+  set ready(promise) {
+    this.readyPromise = promise;
+    promise?.then(() => (this.started = true), () => {});
+  }
+
+  get ready() {
+    return this.readyPromise;
   }
 
   add(files) {
     const added = [];
     for (const file of files) {
-      const item = { id: nextId++, file, name: file.name || "pasted image", state: "waiting", controller: null };
+      // Before the worker has started, the default engine is provisional: such
+      // an item takes the engine selected when its turn comes.
+      const engine = this.started ? this.engines.selected : null;
+      const item = { id: nextId++, file, name: file.name || "pasted image", engine, state: "waiting", controller: null };
       item.el = this.#render(item);
       this.items.push(item);
       added.push(item);
@@ -57,21 +74,23 @@ export class Queue {
       failed: "Failed",
       cancelled: "Cancelled",
     };
-    $(".item-state", li).textContent = detail || words[item.state];
+    const label = item.engine ? this.engines.label(item.engine) : "";
+    const notes = item.state === "done" && item.result?.notes?.length ? ` \u00b7 ${item.result.notes.join(" ")}` : "";
+    $(".item-state", li).textContent =
+      (detail || words[item.state]) + (label && item.state !== "failed" ? ` \u00b7 ${label}` : "") + notes;
     $(".item-error", li).textContent = item.state === "failed" ? item.error : "";
     $(".item-remove", li).textContent = item.state === "working" ? "Cancel" : "Remove";
     $(".item-open", li).disabled = item.state !== "done";
   }
 
-  // Remove a finished or waiting item; cancel the running one (its download
-  // stops at once; an inference under way finishes and is discarded).
+  // Remove an item. The running one is cancelled first: its download stops
+  // at once; an inference under way finishes in the worker and is discarded,
+  // and the next image starts after it.
   remove(item) {
     if (item.state === "working") {
       item.state = "cancelled";
       item.controller?.abort();
-      this.#show(item);
-      this.onChange();
-      return;
+      this.setStatus(`Cancelled: ${item.name}`);
     }
     this.items = this.items.filter((i) => i !== item);
     item.el.remove();
@@ -99,48 +118,65 @@ export class Queue {
   async #cutOut(item) {
     item.state = "working";
     this.#show(item);
-    let bytes;
-    try {
-      bytes = await item.file.arrayBuffer();
-    } catch (err) {
-      return this.#fail(item, `This file could not be read: ${err.message}`);
-    }
     try {
       await this.ready;
     } catch {
       return this.#fail(item, "Backgrone could not start in this browser.");
     }
-    const engine = this.engines.selected;
+    item.engine ??= this.engines.selected;
+    const engine = item.engine;
     item.controller = new AbortController();
     try {
-      const r = await this.client.process(engine, item.name, bytes, {
-        signal: item.controller.signal,
-        onProgress: (msg) => {
-          this.onProgress(msg);
-          if (msg.stage === "download" && msg.total)
-            this.#show(item, `Downloading the engine: ${Math.floor((100 * msg.loaded) / msg.total)}%`);
-          else if (msg.stage === "session") this.#show(item, "Starting the engine");
-          else if (msg.stage === "image") this.#show(item, "Cutting out");
-        },
-      });
-      this.engines.downloadFinished(engine);
+      let r;
+      try {
+        r = await this.#process(item, engine, await item.file.arrayBuffer());
+      } catch (err) {
+        // A format the runtime's Pillow cannot read (AVIF in the browser's
+        // Pillow): this browser may decode it. The item keeps the decoded PNG,
+        // so the viewer and the exports use it too.
+        if (err.code !== "unsupported-format" || item.state === "cancelled") throw err;
+        const png = await browserDecode(item.file).catch(() => null);
+        if (!png) throw err;
+        item.file = png;
+        r = await this.#process(item, engine, await png.arrayBuffer());
+        const format = /This is an? ([\w ]+?) image/.exec(err.message)?.[1] ?? "This format";
+        r.notes = [`${format}: decoded by the browser.`, ...r.notes];
+      }
       if (r.warning) this.engines.note(r.warning);
       if (item.state === "cancelled") return;
-      Object.assign(item, { result: r, engine, state: "done" });
+      Object.assign(item, { result: r, state: "done" });
       this.#show(item);
       this.setStatus(`Done: ${item.name}`);
       this.onSelect(item);
     } catch (err) {
-      this.engines.downloadFinished(engine);
       if (item.state === "cancelled" || err.code === "cancelled") {
         item.state = "cancelled";
         this.#show(item);
         return;
       }
+      if (err.name === "NotReadableError" || err.name === "NotFoundError") {
+        return this.#fail(item, `This file could not be read: ${err.message}`);
+      }
       this.#fail(item, err.message);
     } finally {
+      this.engines.downloadFinished(engine);
       this.engines.refreshStorage().catch(() => {});
     }
+  }
+
+  #process(item, engine, bytes) {
+    return this.client.process(engine, item.name, bytes, {
+      signal: item.controller.signal,
+      onProgress: (msg) => {
+        this.onProgress(msg);
+        if (item.state !== "working") return;
+        if (msg.stage === "download" && msg.total)
+          this.#show(item, `Downloading the engine: ${Math.floor((100 * msg.loaded) / msg.total)}%`);
+        else if (msg.stage === "boot") this.#show(item, "Restarting the engine");
+        else if (msg.stage === "session") this.#show(item, "Starting the engine");
+        else if (msg.stage === "image") this.#show(item, "Cutting out");
+      },
+    });
   }
 
   #fail(item, message) {
@@ -148,6 +184,20 @@ export class Queue {
     item.error = message;
     this.#show(item);
     this.setStatus(`Failed: ${item.name}`);
+  }
+}
+
+// Decode an image with the browser's own decoders (orientation applied) into
+// a PNG file of the same name stem. Rejects if the browser cannot decode it.
+async function browserDecode(file) {
+  const bitmap = await createImageBitmap(file);
+  try {
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    canvas.getContext("2d").drawImage(bitmap, 0, 0);
+    const png = await canvas.convertToBlob({ type: "image/png" });
+    return new File([png], file.name.replace(/\.[^.]*$/, "") + ".png", { type: "image/png" });
+  } finally {
+    bitmap.close();
   }
 }
 
