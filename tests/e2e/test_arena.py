@@ -125,20 +125,23 @@ def saved(page, click) -> tuple[bytes, str]:
     return Path(d.path()).read_bytes(), d.suggested_filename
 
 
-def shown_image(page, engine: str) -> Image.Image:
-    """The picture a column shows right now, as the browser has it."""
-    b64 = page.evaluate(
+def shown_pixels(page, engine: str) -> np.ndarray:
+    """The RGBA pixels a column shows right now, at the image's own size, read
+    back through a canvas (the site's CSP lets no fetch read blob: URLs)."""
+    b64, w, h = page.evaluate(
         """async (sel) => {
             const img = document.querySelector(sel);
-            const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+            await img.decode();
+            const c = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
+            const ctx = c.getContext("2d");
+            ctx.drawImage(img, 0, 0);
+            const bytes = ctx.getImageData(0, 0, c.width, c.height).data;
             let s = ""; for (const b of bytes) s += String.fromCharCode(b);
-            return btoa(s);
+            return [btoa(s), c.width, c.height];
         }""",
         f".arena-col[data-engine={engine}] .arena-img",
     )
-    img = Image.open(io.BytesIO(base64.b64decode(b64)))
-    img.load()
-    return img
+    return np.frombuffer(base64.b64decode(b64), np.uint8).reshape(h, w, 4)
 
 
 def run_three(page, site: str, log: RequestLog) -> None:
@@ -210,22 +213,23 @@ def test_three_engines_and_their_consensus_with_figures_that_match_cpython(arena
     data, _ = saved(page, lambda: column(page, "consensus").locator(".col-save-mask").click())
     consensus = np.asarray(Image.open(io.BytesIO(data)))
     assert consensus.tolist() == arena.consensus(list(masks.values())).tolist()
-    cut = shown_image(page, "consensus")
-    assert cut.mode == "RGBA" and cut.size == (320, 200)
-    assert np.asarray(cut.getchannel("A")).tolist() == consensus.tolist()
+    cut = shown_pixels(page, "consensus")
+    assert cut.shape == (200, 320, 4)
+    assert cut[..., 3].tolist() == consensus.tolist()
 
-    # Disagreement heat-maps: each pixel is |engine - mean of the others|.
+    # Disagreement heat-maps: each pixel is |engine - mean of the others|, in
+    # the heat palette's colours.
+    palette = np.asarray(arena.HEAT_PALETTE, np.uint8).reshape(256, 3)
     page.click("label:has(input[name=view][value=heat])")
     assert page.is_visible("#heat-legend")
     for e in ENGINES:
-        heat = shown_image(page, e)
-        assert heat.mode == "P"
-        assert np.asarray(heat).tolist() == arena.disagreement(masks, e).tolist(), e
-    spread = shown_image(page, "consensus")
-    assert np.asarray(spread).tolist() == arena.disagreement(masks, arena.CONSENSUS).tolist()
+        heat = shown_pixels(page, e)
+        assert heat[..., :3].tolist() == palette[arena.disagreement(masks, e)].tolist(), e
+    spread = shown_pixels(page, "consensus")
+    assert spread[..., :3].tolist() == palette[arena.disagreement(masks, arena.CONSENSUS)].tolist()
     # The mask view shows the masks themselves.
     page.click("label:has(input[name=view][value=mask])")
-    assert np.asarray(shown_image(page, "balanced")).tolist() == masks["balanced"].tolist()
+    assert shown_pixels(page, "balanced")[..., 0].tolist() == masks["balanced"].tolist()
 
 
 def test_exports_hold_the_figures_shown(arena_page):
