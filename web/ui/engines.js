@@ -206,13 +206,16 @@ export class EnginePanel {
       const id = $("#import-engine").value;
       const status = $("#import-status");
       status.textContent = `Checking ${file.name}\u2026`;
+      let message;
       try {
         const r = await this.client.importEngine(id, await file.arrayBuffer());
-        status.textContent = `${file.name} is now the ${this.label(id)} engine.` + (r.warning ? ` ${r.warning}` : "");
+        message = `${file.name} is now the ${this.label(id)} engine.` + (r.warning ? ` ${r.warning}` : "");
       } catch (err) {
-        status.textContent = err.message;
+        message = err.message;
       }
+      // The answer last, once the storage list shows it too.
       await this.refreshStorage();
+      status.textContent = message;
     });
   }
 }
