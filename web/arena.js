@@ -8,7 +8,7 @@ import { EngineClient } from "./engine-client.js";
 import { registerServiceWorker } from "./offline.js";
 import { ArenaColumn, CONSENSUS } from "./ui/arena-column.js";
 import { Rate, backendParam, mb, runtimeLine, saveAs, stem } from "./ui/format.js";
-import { wireInputs } from "./ui/queue.js";
+import { browserDecode, wireInputs } from "./ui/queue.js";
 import { SyncZoom } from "./ui/zoom.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -136,7 +136,7 @@ class Arena {
         if (gen !== this.generation) return;
         setStatus(`Running ${e.label} (${i + 1} of ${todo.length})\u2026`, {});
         const failed = await this.#runOne(e, gen);
-        if (failed === "bad-image") {
+        if (failed === "bad-image" || failed === "unsupported-format") {
           // Every engine would refuse it the same way.
           for (const rest of todo.slice(i + 1)) this.columns.get(rest.id).setState("ready", "Not run: the image could not be read.");
           return;
@@ -183,8 +183,17 @@ class Arena {
       return null;
     } catch (err) {
       if (gen !== this.generation) return null;
+      // A format this Pillow cannot read (AVIF): the browser may decode it,
+      // and then every engine gets the decoded pixels.
+      if (err.code === "unsupported-format" && !this.image.decodedByBrowser) {
+        const png = await browserDecode(new File([this.image.bytes], this.image.name)).catch(() => null);
+        if (png && gen === this.generation) {
+          Object.assign(this.image, { bytes: await png.arrayBuffer(), decodedByBrowser: true });
+          return this.#runOne(engine, gen);
+        }
+      }
       col.setState("failed", err.message);
-      if (err.code === "bad-image") setStatus(err.message);
+      if (err.code === "bad-image" || err.code === "unsupported-format") setStatus(err.message);
       return err.code;
     }
   }

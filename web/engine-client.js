@@ -18,6 +18,7 @@ export class EngineClient {
     this.nextId = 1;
     this.restarts = 0;
     this.onRestart = null; // (message) => void, set by the app
+    this.initFields = null; // what init sent, for a restarted worker
     this.#start();
   }
 
@@ -41,6 +42,8 @@ export class EngineClient {
     this.restarts++;
     this.#failAll(message, code);
     this.#start();
+    // Boot the new worker as the page asked the first one to (its backend).
+    if (this.initFields) this.#call(Request.INIT, this.initFields).catch(() => {});
     this.onRestart?.(message);
   }
 
@@ -76,7 +79,8 @@ export class EngineClient {
   }
 
   init(opts = {}) {
-    return this.#call(Request.INIT, { backend: opts.backend ?? "auto", engine: opts.engine ?? null }, opts);
+    this.initFields = { backend: opts.backend ?? "auto" };
+    return this.#call(Request.INIT, { ...this.initFields, engine: opts.engine ?? null }, opts);
   }
 
   storage() {

@@ -205,6 +205,12 @@ class BrowserBench:
 
     def _serve_bench(self, route) -> None:
         name = route.request.url.rsplit("/", 1)[1]
+        if name == "raw-worker.js":
+            # From the site's origin: its CSP admits workers from nowhere else.
+            route.fulfill(status=200, body=RAW_WORKER, headers={
+                "Content-Type": "text/javascript", "Cross-Origin-Resource-Policy": "same-origin",
+                "Cross-Origin-Embedder-Policy": "require-corp"})
+            return
         route.fulfill(status=200, body=self.tensors[name], headers={
             "Content-Type": "application/octet-stream", "Cross-Origin-Resource-Policy": "same-origin"})
 
@@ -219,14 +225,13 @@ class BrowserBench:
         page = self.context.new_page()
         try:
             page.goto(self.url + "licenses/")
-            page.evaluate("""(code) => {
-                const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+            page.evaluate("""(url) => {
                 window.__raw = new Worker(url, { type: "module" });
                 window.__ask = (msg) => new Promise((resolve) => {
                     window.__raw.onmessage = (e) => resolve(e.data);
                     window.__raw.postMessage(msg);
                 });
-            }""", RAW_WORKER)
+            }""", self.url + "__bench/raw-worker.js")
             init = page.evaluate("(m) => __ask(m)", {"op": "init", "base": self.url, "bundle": self.raw_bundle,
                                                      "providers": self.raw_providers,
                                                      "model": self.url + engine.source})

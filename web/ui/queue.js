@@ -189,7 +189,7 @@ export class Queue {
 
 // Decode an image with the browser's own decoders (orientation applied) into
 // a PNG file of the same name stem. Rejects if the browser cannot decode it.
-async function browserDecode(file) {
+export async function browserDecode(file) {
   const bitmap = await createImageBitmap(file);
   try {
     const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
