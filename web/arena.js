@@ -30,7 +30,6 @@ class Arena {
     this.client = client;
     this.engines = engines;
     this.stored = new Set();
-    this.storeAvailable = true;
     this.fetched = new Set(); // downloaded this visit where the browser cannot store them
     this.image = null; // {name, bytes, sample, width, height}
     this.generation = 0; // bumped by each new image: late answers for an old one are dropped
@@ -92,8 +91,12 @@ class Arena {
   }
 
   applyStorage(storage) {
-    this.storeAvailable = storage.available;
     this.stored = new Set(storage.stored.map((s) => s.engine));
+    this.#showEngineStates();
+  }
+
+  // Each engine column not busy or done: ready to run, or offering its download.
+  #showEngineStates() {
     for (const e of this.engines) {
       const col = this.columns.get(e.id);
       if (col.state === "downloading" || col.state === "running" || col.state === "done") continue;
@@ -111,7 +114,7 @@ class Arena {
     $("#image-name").textContent = `\u00b7 ${file.name}`;
     $("#agreement-section").hidden = true;
     for (const col of this.columns.values()) col.clear();
-    this.applyStorage({ available: this.storeAvailable, stored: [...this.stored].map((engine) => ({ engine })) });
+    this.#showEngineStates();
     if (this.ready && !this.engines.some((e) => this.runnable(e.id))) {
       setStatus("Download an engine below to cut this image out. Nothing is downloaded until you ask.");
     }

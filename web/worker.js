@@ -38,6 +38,16 @@ async function fetchJSON(path) {
   return r.json();
 }
 
+// A Python copy of a JS value for the length of one call, then freed.
+async function withPy(value, use) {
+  const py = runtime.pyodide.toPy(value);
+  try {
+    return await use(py);
+  } finally {
+    py.destroy();
+  }
+}
+
 const toJs = (proxy) => {
   const value = proxy.toJs({ dict_converter: Object.fromEntries });
   proxy.destroy();
@@ -223,16 +233,13 @@ async function loadEngine(id, engineId) {
 }
 
 async function openSession(engine, bytes, backend) {
-  const { api, orts, pyodide, threads } = runtime;
+  const { api, orts, threads } = runtime;
   orts[backend] ??= await importOrt(backend, threads);
   // For WebGPU, WebSession.create also makes one run, where unsupported
   // kernels show up.
-  const options = pyodide.toPy({ executionProviders: [backend], graphOptimizationLevel: "all" });
-  try {
-    return toJs(await api.load_engine(engine.id, bytes, orts[backend], options));
-  } finally {
-    options.destroy();
-  }
+  return withPy({ executionProviders: [backend], graphOptimizationLevel: "all" }, async (options) =>
+    toJs(await api.load_engine(engine.id, bytes, orts[backend], options)),
+  );
 }
 
 // Start the engine on the chosen backend; if WebGPU cannot create or run it,
@@ -305,12 +312,10 @@ async function processImage(id, { engine, name, bytes }) {
 }
 
 async function render(id, { bytes, mask, options, background, format, maxSide }) {
-  const { api, pyodide } = runtime;
-  const opts = pyodide.toPy(options);
-  try {
+  return withPy(options, async (opts) => {
     const r = unwrap(
       toJs(
-        await api.render(
+        await runtime.api.render(
           new Uint8Array(bytes),
           new Uint8Array(mask),
           opts,
@@ -323,50 +328,36 @@ async function render(id, { bytes, mask, options, background, format, maxSide })
     );
     const out = r.bytes.buffer;
     return { reply: { bytes: out, mime: r.mime }, transfer: [out] };
-  } finally {
-    opts.destroy();
-  }
+  });
 }
 
 async function makeZip(id, { entries }) {
-  const { api, pyodide } = runtime;
-  const list = pyodide.toPy(entries.map((e) => [e.name, new Uint8Array(e.bytes)]));
-  try {
-    const r = unwrap(toJs(await api.make_zip(list)));
+  return withPy(entries.map((e) => [e.name, new Uint8Array(e.bytes)]), async (list) => {
+    const r = unwrap(toJs(await runtime.api.make_zip(list)));
     const out = r.bytes.buffer;
     return { reply: { bytes: out }, transfer: [out] };
-  } finally {
-    list.destroy();
-  }
+  });
 }
 
 // -- the Engine Arena ----------------------------------------------------------
 
 async function compare(id, { masks }) {
-  const { api, pyodide } = runtime;
-  const list = pyodide.toPy(masks.map((m) => [m.engine, new Uint8Array(m.mask)]));
-  try {
-    const r = unwrap(toJs(api.compare(list)));
+  return withPy(masks.map((m) => [m.engine, new Uint8Array(m.mask)]), async (list) => {
+    const r = unwrap(toJs(runtime.api.compare(list)));
     const consensus = r.consensus.buffer;
     const heat = Object.fromEntries(Object.entries(r.heat).map(([engine, png]) => [engine, png.buffer]));
     return { reply: { pairs: r.pairs, consensus, heat }, transfer: [consensus, ...Object.values(heat)] };
-  } finally {
-    list.destroy();
-  }
+  });
 }
 
 async function arenaExport(id, { bytes, columns, figures }) {
-  const { api, pyodide } = runtime;
-  const list = pyodide.toPy(columns.map((c) => [c.title, new Uint8Array(c.mask), c.lines]));
-  try {
+  return withPy(columns.map((c) => [c.title, new Uint8Array(c.mask), c.lines]), async (list) => {
     const r = unwrap(
-      toJs(api.arena_export(bytes ? new Uint8Array(bytes) : undefined, list, JSON.stringify(figures))),
+      toJs(runtime.api.arena_export(bytes ? new Uint8Array(bytes) : undefined, list, JSON.stringify(figures))),
     );
     const png = r.png ? r.png.buffer : null;
     return { reply: { png, csv: r.csv, json: r.json }, transfer: png ? [png] : [] };
-  } finally {
-    list.destroy();
-  }
+  });
 }
 
 async function importEngine(id, { engine: engineId, bytes }) {
