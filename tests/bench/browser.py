@@ -38,16 +38,25 @@ WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulk
                "--use-webgpu-adapter=swiftshader"]
 TIMEOUT = 600_000  # ms: a 12 MP photo on a busy 2-core machine
 
+# A cold page's time, in order (see BrowserBench._anatomy): navigation to the
+# worker's first boot step; Pyodide's start; numpy, Pillow and micropip; the
+# Backgrone package installed and imported; onnxruntime-web imported (to the
+# init reply); the engine's start after it (the early session, which a drop
+# waits for); the image itself.
+ANATOMY = ("worker", "pyodide", "packages", "backgrone", "onnxruntime", "engine", "image")
+
 # Wraps Worker: every request with an id is timed until its reply or error.
 SPY = """
 (() => {
   const Native = window.Worker;
-  const bench = (window.__bench = { sent: {}, replies: [], outstanding: 0, init: null });
+  const bench = (window.__bench = { sent: {}, replies: [], outstanding: 0, init: null, progress: [] });
   window.Worker = class extends Native {
     constructor(...args) {
       super(...args);
       this.addEventListener("message", (event) => {
         const m = event.data;
+        if (m && m.type === "progress")
+          bench.progress.push({ id: m.id, stage: m.stage, step: m.step ?? null, t: performance.now() });
         if (!m || (m.type !== "reply" && m.type !== "error")) return;
         const req = bench.sent[m.id];
         if (!req) return;
@@ -329,7 +338,7 @@ class BrowserBench:
                     time.sleep(0.05)
                 r = self._cut(page, photo, t_drop=0.0)  # from navigation start
                 boot = page.evaluate("() => { const i = __bench.replies.find((r) => r.type === 'init'); return i ? (i.t - i.sent) / 1000 : null; }")
-                cold.append({"e2e": r["e2e"], "timings": r["timings"], "boot": boot,
+                cold.append({"e2e": r["e2e"], "timings": r["timings"], "boot": boot, "anatomy": self._anatomy(page),
                              "drop_at": page.evaluate("() => __bench.sent[Object.keys(__bench.sent).find((k) => __bench.sent[k].type === 'process')].t") / 1000})
                 if i == cold_runs - 1:
                     for _ in range(runs):
@@ -339,14 +348,32 @@ class BrowserBench:
                     backend = self._backend(page)
             finally:
                 page.close()
+        anatomy = {k: _median(c["anatomy"].get(k) for c in cold) for k in ANATOMY}
         return {
             "backend": backend,
             "cold": {"e2e": _median(c["e2e"] for c in cold), "boot": _median(c["boot"] for c in cold),
+                     "anatomy": anatomy,
                      "stages": _stage_medians([c["timings"] for c in cold]), "runs": cold},
             "warm": {"e2e": _median(w["e2e"] for w in warm),
                      "stages": _stage_medians([w["timings"] for w in warm]), "runs": warm},
             "memory": memory,
         }
+
+    def _anatomy(self, page) -> dict:
+        """Where a cold page's time went, from the worker's own progress
+        messages (seconds; see ANATOMY)."""
+        t = page.evaluate("""() => {
+            const b = __bench, init = b.replies.find((r) => r.type === "init");
+            const proc = b.replies.find((r) => r.type === "process");
+            const step = (n) => b.progress.find((p) => p.stage === "boot" && p.step === n)?.t ?? null;
+            const image = b.progress.find((p) => p.stage === "image")?.t ?? null;
+            return { s1: step(1), s2: step(2), s3: step(3), s4: step(4), init: init?.t ?? null,
+                     image, done: proc?.t ?? null };
+        }""")
+        gap = lambda a, b: (t[b] - t[a]) / 1000 if t[a] is not None and t[b] is not None else None
+        return {"worker": t["s1"] / 1000 if t["s1"] is not None else None, "pyodide": gap("s1", "s2"),
+                "packages": gap("s2", "s3"), "backgrone": gap("s3", "s4"), "onnxruntime": gap("s4", "init"),
+                "engine": gap("init", "image"), "image": gap("image", "done")}
 
     def memory(self, page) -> dict:
         out: dict = {}

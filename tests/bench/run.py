@@ -28,7 +28,7 @@ import photos as photo_maker  # noqa: E402
 from backgrone import imageio, tensors  # noqa: E402
 from backgrone.engines import get_engine  # noqa: E402
 from backgrone.models import find_model  # noqa: E402
-from browser import BrowserBench  # noqa: E402
+from browser import ANATOMY, BrowserBench  # noqa: E402
 from helpers import PHOTOS  # noqa: E402
 
 ENGINES = ("lightweight", "precision", "balanced")
@@ -188,6 +188,21 @@ def table(report: dict) -> str:
             rest = w["e2e"] - sum(v or 0 for v in w["stages"].values()) if w["e2e"] else None
             lines.append(f"| {e['label']} | {name} | " + " | ".join(f(w["stages"].get(s), 3) for s in stages)
                          + f" | {f(rest, 3)} | {f(p['app']['cold']['boot'])} |")
+    lines.append("")
+    lines.append("Cold start, where the time of the first image after a page load goes (the worker's own "
+                 "progress messages; medians of the page loads), seconds:")
+    lines.append("")
+    lines.append("| engine | photo | page and worker | Pyodide | numpy, Pillow, micropip | Backgrone installed "
+                 "and imported | onnxruntime-web | engine start | image | its inference | warm inference | "
+                 "cold - warm |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for eid, e in report["engines"].items():
+        for name, p in e["photos"].items():
+            c, w = p["app"]["cold"], p["app"]["warm"]
+            a = c.get("anatomy") or {}
+            extra = c["e2e"] - w["e2e"] if c["e2e"] and w["e2e"] else None
+            lines.append(f"| {e['label']} | {name} | " + " | ".join(f(a.get(k)) for k in ANATOMY)
+                         + f" | {f(c['stages'].get('inference'))} | {f(w['stages'].get('inference'))} | {f(extra)} |")
     lines.append("")
     lines.append("Memory (MiB): renderer = peak resident set (VmHWM) of the Chromium renderer process "
                  "that hosts the page and its worker, over a cold load and the warm runs; measureUAMemory = "

@@ -32,6 +32,8 @@ def check_against_reference(png: bytes, photo: bytes, ref_mask: np.ndarray, labe
     original = Image.open(io.BytesIO(photo)).convert("RGB")
     assert cut.mode == "RGBA" and cut.size == original.size
     alpha = np.asarray(cut.getchannel("A"), dtype=np.float64)
+    # Fully transparent pixels are written as zeros (a smaller file), nothing else.
+    assert (alpha == 0).any() and not np.asarray(cut)[alpha == 0].any()
     mad = float(np.abs(alpha - ref_mask).mean())
     print(f"\n{label}: mask mean absolute difference browser vs CPython = {mad:.3f} / 255")
     assert mad <= 1.0

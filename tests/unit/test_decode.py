@@ -314,6 +314,7 @@ def test_exif_of_a_damaged_kind_does_not_lose_the_image(monkeypatch):
 def test_encode_png_round_trips_rgba_losslessly():
     rng = np.random.default_rng(7)
     arr = rng.integers(0, 256, (17, 23, 4), dtype=np.uint8)
+    arr[:, :, 3] |= 1  # every pixel visible (fully transparent ones lose their colour)
     data = encode_png(Image.fromarray(arr, "RGBA"))
     back = Image.open(io.BytesIO(data))
     assert back.format == "PNG" and back.mode == "RGBA"

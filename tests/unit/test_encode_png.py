@@ -25,10 +25,47 @@ def test_round_trips_every_pixel(mode, bands, size):
     rng = np.random.default_rng(sum(size) + bands)
     w, h = size
     arr = rng.integers(0, 256, (h, w, bands), dtype=np.uint8)
+    if mode in ("LA", "RGBA"):
+        arr[::3, ::2, -1] = 0  # some fully transparent pixels
     img = Image.fromarray(arr[:, :, 0] if bands == 1 else arr, mode)
     back = _read(encode_png(img))
     assert back.mode == mode and back.size == size
-    assert back.tobytes() == img.tobytes()
+    assert back.tobytes() == _visible(img).tobytes()
+
+
+def _visible(img: Image.Image) -> Image.Image:
+    """What encode_png promises to keep: every pixel, except that fully
+    transparent ones become all zeros."""
+    if img.mode not in ("LA", "RGBA"):
+        return img
+    arr = np.asarray(img).copy()
+    arr[arr[:, :, -1] == 0] = 0
+    return Image.fromarray(arr, img.mode)
+
+
+def test_transparent_pixels_lose_only_their_invisible_colour():
+    arr = np.full((4, 5, 4), (200, 100, 50, 255), np.uint8)
+    arr[1, 2] = (9, 8, 7, 0)  # transparent: its colour is never seen
+    arr[2, 3] = (9, 8, 7, 1)  # barely visible: kept exactly
+    back = np.asarray(_read(encode_png(Image.fromarray(arr, "RGBA"))))
+    assert tuple(back[1, 2]) == (0, 0, 0, 0)
+    assert tuple(back[2, 3]) == (9, 8, 7, 1)
+    mask = np.ones(arr.shape[:2], bool)
+    mask[1, 2] = False
+    assert np.array_equal(back[mask], arr[mask])
+
+
+def test_a_cleared_background_makes_the_cutout_smaller():
+    # Half the picture transparent, as in a cutout: the noise under it costs nothing.
+    arr = np.random.default_rng(3).integers(0, 256, (200, 300, 4), dtype=np.uint8)
+    arr[:, :150, 3] = 0
+    arr[:, 150:, 3] = 255
+    img = Image.fromarray(arr, "RGBA")
+    ours = encode_png(img)
+    pillow = io.BytesIO()
+    img.save(pillow, "PNG", compress_level=1)
+    assert len(ours) < 0.6 * len(pillow.getvalue())
+    assert _read(ours).tobytes() == _visible(img).tobytes()
 
 
 def test_bands_join_seamlessly(monkeypatch):
@@ -39,7 +76,7 @@ def test_bands_join_seamlessly(monkeypatch):
     img = Image.fromarray(arr, "RGBA")
     data = encode_png(img)
     assert data.count(b"IDAT") > 1  # several IDAT chunks, as big files get
-    assert _read(data).tobytes() == img.tobytes()
+    assert _read(data).tobytes() == _visible(img).tobytes()
 
 
 def test_a_cutout_of_a_photo_is_no_larger_than_pillows(photos):
@@ -53,7 +90,7 @@ def test_a_cutout_of_a_photo_is_no_larger_than_pillows(photos):
     pillow = io.BytesIO()
     img.save(pillow, "PNG", compress_level=1)
     assert len(ours) <= len(pillow.getvalue())
-    assert _read(ours).tobytes() == img.tobytes()
+    assert _read(ours).tobytes() == _visible(img).tobytes()
 
 
 def test_keeps_the_icc_profile():
