@@ -90,9 +90,10 @@ PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",
                 "python_stdlib.zip", "pyodide-lock.json")
 # The worker imports one bundle: ort.webgpu (whose WASM is the slower asyncify
 # build) where WebGPU runs the engines, ort.wasm everywhere else.
+ORT_WEBGPU_FILES = ("ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
+                    "ort-wasm-simd-threaded.asyncify.wasm")
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
-             "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
-             "ort-wasm-simd-threaded.asyncify.wasm")
+             *ORT_WEBGPU_FILES)
 # Where each ISNet engine's chunks are listed in the data package.
 IMGLY_MODELS = {"precision": "/models/medium", "lightweight": "/models/small"}
 
@@ -437,7 +438,9 @@ def built_policy(dist: Path, header: bool = False) -> str:
 def build_service_worker(dist: Path) -> str:
     """List what the service worker precaches (everything but the models,
     which live in IndexedDB) and stamp sw.js with a version derived from
-    their contents, so a new build replaces the old cache."""
+    their contents, so a new build replaces the old cache. The files only
+    the WebGPU backend uses (27 MB) are listed apart: the service worker
+    precaches them only in a browser that offers a WebGPU adapter."""
     skip = {"sw.js", "precache.json"}
     files = sorted(
         p.relative_to(dist).as_posix() for p in dist.rglob("*")
@@ -447,7 +450,9 @@ def build_service_worker(dist: Path) -> str:
     for f in files:
         h.update(f.encode() + b"\0" + sha256_file(dist / f).encode())
     version = h.hexdigest()[:16]
-    (dist / "precache.json").write_text(json.dumps({"version": version, "files": ["./", *files]}, indent=0))
+    webgpu = [f"ort/{name}" for name in ORT_WEBGPU_FILES]
+    manifest = {"version": version, "files": ["./", *(f for f in files if f not in webgpu)], "webgpu": webgpu}
+    (dist / "precache.json").write_text(json.dumps(manifest, indent=0))
     sw = dist / "sw.js"
     sw.write_text(sw.read_text().replace("__BUILD_VERSION__", version)
                   .replace("__CSP__", built_policy(dist, header=True)))

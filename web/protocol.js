@@ -14,7 +14,7 @@
 //               crossOriginIsolated, versions, storage}
 //       backend: the label of the backend engines start on, "WebGPU" or "WASM, N threads";
 //       backendId "webgpu" | "wasm"; adapter: the WebGPU adapter's description, or null;
-//       backendNote: why a forced WebGPU is not used, or null
+//       backendNote: why WebGPU is not used where it was asked for or chosen, or null
 //   storage                               what the model store holds
 //       reply: {available, stored: [{engine, size, sha256, source, storedAt}], usage, quota, persisted}
 //   downloadEngine {engine}               download and store a model, if not stored yet

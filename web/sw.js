@@ -1,7 +1,9 @@
 // The service worker: the app shell and the runtime (Pyodide, the numpy and
 // Pillow wheels, onnxruntime-web, the backgrone wheel) are precached, so the
-// site works offline after the first visit. Models are not cached here: they
-// live in IndexedDB (model-store.js).
+// site works offline after the first visit. onnxruntime-web's WebGPU runtime
+// (27 MB) is precached only where the browser offers a WebGPU adapter: on
+// other browsers it could never run. Models are not cached here: they live in
+// IndexedDB (model-store.js).
 //
 // It also adds the cross-origin isolation headers to what it serves, so WASM
 // threads work on static hosts that cannot send COOP/COEP themselves, and the
@@ -18,9 +20,11 @@ self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
       const manifest = await (await fetch("precache.json", { cache: "no-store" })).json();
+      const adapter = await self.navigator.gpu?.requestAdapter().catch(() => null);
+      const files = adapter ? [...manifest.files, ...manifest.webgpu] : manifest.files;
       const cache = await caches.open(CACHE);
       // no-store: fill the cache from the server, not from an older HTTP cache entry.
-      await cache.addAll(manifest.files.map((f) => new Request(f, { cache: "no-store" })));
+      await cache.addAll(files.map((f) => new Request(f, { cache: "no-store" })));
       // No skipWaiting(): a new build takes over once no page runs the old
       // one, so an open page never has its runtime swapped under it.
     })(),

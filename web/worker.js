@@ -117,11 +117,20 @@ async function boot(id, { backend: requestedBackend = "auto", engine: likely = n
   const api = pyodide.pyimport("backgrone.webapi");
 
   progress(id, "boot", "Loading onnxruntime-web", { step: 4, steps: 4 });
-  const backend = await chooseBackend(requestedBackend);
+  let backend = await chooseBackend(requestedBackend);
   // WASM threads need a cross-origin isolated page; without it ort would
   // quietly fall back to one thread, so say which one we got.
   const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
-  const ort = await importOrt(backend.id, threads);
+  let ort;
+  try {
+    ort = await importOrt(backend.id, threads);
+  } catch (err) {
+    if (backend.id !== "webgpu") throw err;
+    // Offline, where the service worker did not keep the WebGPU runtime
+    // (the browser offered no adapter when it installed): WASM is kept.
+    backend = { ...backend, id: "wasm", note: "The WebGPU runtime could not be loaded (offline?): the engines run on WASM." };
+    ort = await importOrt("wasm", threads);
+  }
   const orts = { [backend.id]: ort };
 
   runtime = { pyodide, ort, orts, api, engines, threads, build, backend, session: null };

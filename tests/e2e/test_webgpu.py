@@ -158,3 +158,52 @@ def test_no_adapter_means_wasm(page, site_url, requests_log):
     runtime = page.inner_text("#runtime-info")
     assert page.get_attribute("body", "data-backend") == "wasm"
     assert "on WASM" in runtime and "no WebGPU adapter" in runtime
+
+
+# The file names the service worker keeps, once it is installed and active.
+PRECACHED = """async () => {
+    await navigator.serviceWorker.ready;
+    const name = (await caches.keys()).find((n) => n.startsWith("backgrone-"));
+    const cache = await caches.open(name);
+    return (await cache.keys()).map((r) => new URL(r.url).pathname.split("/").pop());
+}"""
+WEBGPU_RUNTIME = {"ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
+                  "ort-wasm-simd-threaded.asyncify.wasm"}
+
+
+def test_the_webgpu_runtime_is_kept_offline_only_where_it_can_run(open_app, page, site_url):
+    # Without an adapter (the suite's browser) the 27 MB WebGPU runtime could
+    # never run: the first visit does not download it.
+    page.goto(site_url)
+    page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
+    kept = set(page.evaluate(PRECACHED))
+    assert "ort-wasm-simd-threaded.wasm" in kept and "pyodide.asm.wasm" in kept
+    assert not kept & WEBGPU_RUNTIME
+    # With one, it is kept with the rest.
+    gpu = open_app()
+    assert WEBGPU_RUNTIME <= set(gpu.evaluate(PRECACHED))
+
+
+def test_offline_without_the_webgpu_runtime_runs_on_wasm_and_says_why(open_app, photos):
+    page = open_app("?backend=webgpu")
+    assert page.get_attribute("body", "data-backend") == "webgpu"
+    choose_engine(page, "balanced")
+    drop_files(page, [("astronaut.png", photos["astronaut"].read_bytes(), "image/png")])
+    assert state(wait_results(page, 1)[0]) == "done"  # the engine is stored now
+    # As on a device whose adapter appeared after the site was installed: the
+    # WebGPU runtime is not in the service worker's cache, and the network is off.
+    page.evaluate("""async () => {
+        const cache = await caches.open((await caches.keys()).find((n) => n.startsWith("backgrone-")));
+        for (const request of await cache.keys())
+            if (/ort\\.webgpu|asyncify/.test(request.url)) await cache.delete(request);
+    }""")
+    page.context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
+    assert page.get_attribute("body", "data-backend") == "wasm"
+    assert "WebGPU runtime could not be loaded" in page.inner_text("#runtime-info")
+    choose_engine(page, "balanced")
+    drop_files(page, [("astronaut.png", photos["astronaut"].read_bytes(), "image/png")])
+    (item,) = wait_results(page, 1)
+    assert state(item) == "done", item.inner_text()
+    assert "on WASM" in page.inner_text("#view-meta")
