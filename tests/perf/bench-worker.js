@@ -29,7 +29,8 @@ async function setup(cfg) {
   for (const m of cfg.models) {
     const bytes = new Uint8Array(await (await fetch(here + m.url)).arrayBuffer());
     t = performance.now();
-    const s = await ort.InferenceSession.create(bytes, { executionProviders: [cfg.ep], graphOptimizationLevel: "all" });
+    const options = { executionProviders: [cfg.ep], graphOptimizationLevel: "all", ...(cfg.options ?? {}) };
+    const s = await ort.InferenceSession.create(bytes, options);
     out.sessions[m.name] = performance.now() - t;
     sessions.set(m.name, s);
   }

@@ -4,6 +4,7 @@ and inference of one real photo, for one or more models, runs interleaved.
     .venv/bin/python tests/perf/ort_bench.py --model u8=~/.cache/backgrone/models/isnet-uint8.onnx \
         --variant wasm=ort.wasm.min.mjs,wasm,2 --variant gpubundle=ort.webgpu.min.mjs,wasm,2 --runs 4
     ... --variant gpu=ort.webgpu.min.mjs,webgpu,2      (WebGPU, SwiftShader here)
+    ... --variant nopattern=ort.wasm.min.mjs,wasm,2,enableMemPattern=false   (session options)
 
 Each variant is a worker of its own (bundle, execution provider, WASM
 threads); every variant loads every model, and the runs go round robin.
@@ -116,11 +117,19 @@ def measure(variants: dict, models: list[str], runs: int, root: Path) -> dict:
     return out
 
 
+def _option(spec: str) -> tuple[str, object]:
+    """"enableMemPattern=false" -> ("enableMemPattern", False): a session option."""
+    key, value = spec.split("=", 1)
+    return key, {"true": True, "false": False}.get(value, int(value) if value.isdigit() else value)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", action="append", required=True, help="name=path.onnx (repeat)")
     ap.add_argument("--variant", action="append",
-                    help="name=bundle,ep,threads (repeat); default wasm=ort.wasm.min.mjs,wasm,2")
+                    help="name=bundle,ep,threads[,option=value...] (repeat); default "
+                         "wasm=ort.wasm.min.mjs,wasm,2; options are session options, e.g. "
+                         "enableMemPattern=false")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--photo", default="astronaut", choices=sorted(PHOTOS))
     a = ap.parse_args()
@@ -128,8 +137,9 @@ def main() -> None:
     variants = {}
     for spec in a.variant or ["wasm=ort.wasm.min.mjs,wasm,2"]:
         name, rest = spec.split("=", 1)
-        bundle, ep, threads = rest.split(",")
-        variants[name] = {"bundle": bundle, "ep": ep, "threads": int(threads)}
+        bundle, ep, threads, *extra = rest.split(",")
+        options = dict(_option(o) for o in extra)
+        variants[name] = {"bundle": bundle, "ep": ep, "threads": int(threads), "options": options}
     root = site(models, a.photo)
     try:
         out = measure(variants, list(models), a.runs, root)
@@ -141,6 +151,7 @@ def main() -> None:
         setup = out[name]["setup"]
         print(f"[{name}] {v['bundle']}, ep {v['ep']}, {v['threads']} threads"
               + (f", adapter {setup['adapter']}" if setup.get("adapter") else "")
+              + (f", options {v['options']}" if v["options"] else "")
               + f": import {setup['importMs']:.0f}")
         for m in models:
             runs = out[name][m]["runs"]
