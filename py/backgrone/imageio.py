@@ -218,7 +218,7 @@ def encode_png(img: Image.Image, compress_level: int = 1) -> bytes:
     Fully transparent pixels (alpha 0) are written as all zeros: their
     colour cannot be seen, and zeros cost zlib almost nothing. On a 12 MP
     portrait cutout (40% background) that makes the file a third smaller and
-    the encode about a quarter faster. Every other pixel is kept exactly.
+    the encode a sixth faster in the browser. Every other pixel is kept exactly.
     """
     colour = _PNG_COLOUR.get(img.mode)
     if colour is None:

@@ -319,6 +319,18 @@ class BrowserBench:
             raise RuntimeError(f"the app failed on the {photo.name} photo: {reply['message']}")
         return {**reply, "e2e": (reply["t"] - t_drop) / 1000}
 
+    def cold_cut(self, page, photo) -> dict:
+        """Open the app in `page` and drop the photo as soon as the page takes
+        files (its drop handler is set); the reply, timed from navigation start."""
+        page.goto(self.app_url(), wait_until="commit")
+        while True:
+            page.wait_for_selector("#dropzone", state="attached")
+            self._drop(page, photo)
+            if page.evaluate("() => document.querySelectorAll('#queue .item').length") > 0:
+                break
+            time.sleep(0.05)
+        return self._cut(page, photo, t_drop=0.0)
+
     def cold_then_warm(self, engine_id: str, photo, runs: int, cold_runs: int) -> dict:
         """`cold_runs` new pages, each dropping the photo as soon as it can;
         on the last, `runs` more drops (warm). Medians and every run."""
@@ -328,15 +340,7 @@ class BrowserBench:
             page.set_default_timeout(TIMEOUT)
             try:
                 reset_peaks(renderers(self.profile))
-                page.goto(self.app_url(), wait_until="commit")
-                # Drop as soon as the page takes files (its drop handler is set).
-                while True:
-                    page.wait_for_selector("#dropzone", state="attached")
-                    self._drop(page, photo)
-                    if page.evaluate("() => document.querySelectorAll('#queue .item').length") > 0:
-                        break
-                    time.sleep(0.05)
-                r = self._cut(page, photo, t_drop=0.0)  # from navigation start
+                r = self.cold_cut(page, photo)
                 boot = page.evaluate("() => { const i = __bench.replies.find((r) => r.type === 'init'); return i ? (i.t - i.sent) / 1000 : null; }")
                 cold.append({"e2e": r["e2e"], "timings": r["timings"], "boot": boot, "anatomy": self._anatomy(page),
                              "drop_at": page.evaluate("() => __bench.sent[Object.keys(__bench.sent).find((k) => __bench.sent[k].type === 'process')].t") / 1000})

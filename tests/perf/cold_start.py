@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,14 +56,7 @@ def main(argv=None) -> int:
         b.prepare(args.engine, photo)
         page = b.context.new_page()
         page.set_default_timeout(bench_browser.TIMEOUT)
-        page.goto(b.app_url(), wait_until="commit")
-        while True:
-            page.wait_for_selector("#dropzone", state="attached")
-            b._drop(page, photo)
-            if page.evaluate("() => document.querySelectorAll('#queue .item').length") > 0:
-                break
-            time.sleep(0.05)
-        b._cut(page, photo, t_drop=0.0)
+        b.cold_cut(page, photo)
         print(f"{args.engine}, {args.photo}, seconds from navigation start:")
         for m in page.evaluate("() => __timeline"):
             print(f"{m['t'] / 1000:7.3f}  {m['type']:8s} {m['stage']:8s} {m['message']}")
