@@ -145,15 +145,9 @@ async function boot(id, { backend: requestedBackend = "auto", engine: likely = n
 let early = null; // Promise of {engine, bytes} or null
 
 async function readStoredEarly(engines, engineId) {
-  try {
-    const engine = engineId && engines.find((e) => e.id === engineId);
-    const meta = engine && store && (await store.meta(engine.id));
-    const bytes = meta && (await store.bytes(engine.id));
-    const ok = bytes && bytes.length === meta.size && (await sha256(bytes)) === (engine.sha256 ?? meta.sha256);
-    return ok ? { engine, bytes } : null; // a bad copy is left to the usual path
-  } catch {
-    return null;
-  }
+  const engine = engineId && engines.find((e) => e.id === engineId);
+  const stored = engine && (await readStored(engine));
+  return stored?.ok ? { engine, bytes: stored.bytes } : null; // a bad copy is left to the usual path
 }
 
 async function startEarly() {
@@ -171,20 +165,28 @@ const engineById = (id) => {
 
 // -- the model store ---------------------------------------------------------
 
-// A stored model is used only if its bytes still check out: the pinned sha256
-// where there is one, else the one recorded at its first download.
-async function storedModel(id, engine) {
+// A stored model's bytes and whether they still check out: its recorded size,
+// and the pinned sha256 where there is one, else the one recorded at its
+// first download. null when nothing is stored or the store fails to read.
+async function readStored(engine) {
   if (!store) return null;
-  let meta, bytes;
   try {
-    meta = await store.meta(engine.id);
+    const meta = await store.meta(engine.id);
     if (!meta) return null;
-    bytes = await store.bytes(engine.id);
+    const bytes = await store.bytes(engine.id);
+    const ok = !!bytes && bytes.length === meta.size && (await sha256(bytes)) === (engine.sha256 ?? meta.sha256);
+    return { bytes, ok };
   } catch {
     return null; // a store that fails to read: download instead
   }
-  const want = engine.sha256 ?? meta.sha256;
-  if (bytes && bytes.length === meta.size && (await sha256(bytes)) === want) return bytes;
+}
+
+// A stored model is used only if its bytes still check out; a bad copy is
+// removed and the user told.
+async function storedModel(id, engine) {
+  const stored = await readStored(engine);
+  if (!stored) return null;
+  if (stored.ok) return stored.bytes;
   await store.delete(engine.id);
   progress(id, "download", `The stored ${engine.label} engine failed its check and was removed; downloading it again`, {
     notice: true,
