@@ -110,6 +110,38 @@ def test_an_interrupted_download_resumes_where_it_stopped(page, flaky_site, phot
     assert len(log) == 2  # from the store, not the network
 
 
+def test_a_stored_engine_that_fails_its_check_is_replaced_not_used(page, flaky_site, photos):
+    url, plan, log = flaky_site
+    plan += ["ok", "ok"]
+    open_app(page, url)
+    download(page, "lightweight")
+    page.wait_for_selector(".engine[data-engine=lightweight][data-stored=true]")
+    # The stored copy rots: same size, one byte changed (as a failing disk might).
+    page.evaluate("""() => new Promise((resolve, reject) => {
+        const open = indexedDB.open("backgrone");
+        open.onerror = () => reject(open.error);
+        open.onsuccess = async () => {
+            const db = open.result;
+            const get = db.transaction("blobs").objectStore("blobs").get("lightweight");
+            get.onsuccess = async () => {
+                const bytes = new Uint8Array(await get.result.arrayBuffer());
+                bytes[bytes.length >> 1] ^= 0xff;
+                const tx = db.transaction("blobs", "readwrite");
+                tx.objectStore("blobs").put(new Blob([bytes]), "lightweight");
+                tx.oncomplete = () => { db.close(); resolve(); };
+                tx.onerror = () => reject(tx.error);
+            };
+        };
+    })""")
+    # A new visit with Lightweight chosen: neither the early start nor the
+    # image may use the bad copy; it is removed and downloaded again.
+    open_app(page, url + "?engine=lightweight")
+    assert cut_out_one(page, photos) == "done"
+    assert [action for _, action in log] == ["ok", "ok"] and log[1][0] is None  # whole, from the start
+    page.wait_for_selector(".engine[data-engine=lightweight][data-stored=true]")
+    assert stored_engines(page) == ["lightweight"]
+
+
 def test_a_download_cut_every_time_fails_clearly_and_stores_nothing(page, flaky_site):
     url, plan, log = flaky_site
     plan += ["cut"]
