@@ -459,6 +459,17 @@ def build_service_worker(dist: Path) -> str:
     return version
 
 
+# web/ is laid out by where the code runs (see README, "How it is built");
+# dist/ mirrors it, except that the service worker must sit at the site's
+# root: its scope is its folder, and static hosts cannot widen it.
+SITE_PATHS = {"sw/sw.js": "sw.js"}
+
+
+def site_path(web_path: str) -> str:
+    """Where a file of web/ goes in dist/."""
+    return SITE_PATHS.get(web_path, web_path)
+
+
 def build(rmbg: Path | None = None) -> Path:
     tmp = ROOT / "dist.tmp"
     if tmp.exists():
@@ -466,7 +477,7 @@ def build(rmbg: Path | None = None) -> Path:
     tmp.mkdir()
     for src in sorted((ROOT / "web").rglob("*")):
         if src.is_file():  # copied, not linked: dist/ must never write back into web/
-            dest = tmp / src.relative_to(ROOT / "web")
+            dest = tmp / site_path(src.relative_to(ROOT / "web").as_posix())
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest)
     versions = {"backgrone": __version__, **build_pyodide(tmp), **build_ort(tmp)}

@@ -1,6 +1,6 @@
 """Entry points for the web worker (Pyodide only).
 
-The worker (web/worker.js) owns fetching and messaging; this module owns the
+The worker (web/worker/worker.js) owns fetching and messaging; this module owns the
 image work. It keeps one engine session at a time, so memory stays bounded
 however often the user switches engines.
 """

@@ -88,7 +88,7 @@ self.onmessage = async (event) => {
     if (m.op === "init") {
       ort = await import(m.base + "ort/" + m.bundle);
       ort.env.wasm.wasmPaths = m.base + "ort/";
-      // As web/worker.js: 1 to 4 threads, only when cross-origin isolated.
+      // As web/worker/worker.js: 1 to 4 threads, only when cross-origin isolated.
       const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
       ort.env.wasm.numThreads = threads;
       ort.env.wasm.proxy = false;

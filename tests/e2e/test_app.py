@@ -336,7 +336,7 @@ def test_a_new_build_replaces_the_old_cache(context, page, tmp_path):
         old_sw = (site / "sw.js").read_text()
         version = first[0].removeprefix("backgrone-")
         for name, text in [("sw.js", old_sw.replace(version, "0123456789abcdef")),
-                           ("app.js", (site / "app.js").read_text() + "\n// new build\n")]:
+                           ("client/app.js", (site / "client/app.js").read_text() + "\n// new build\n")]:
             (site / name).unlink()
             (site / name).write_text(text)
         page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
@@ -350,6 +350,6 @@ def test_a_new_build_replaces_the_old_cache(context, page, tmp_path):
         fresh.goto(url)
         fresh.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
         assert fresh.evaluate("caches.keys()") == ["backgrone-0123456789abcdef"]
-        assert "// new build" in fresh.evaluate("fetch('app.js').then(r => r.text())")
+        assert "// new build" in fresh.evaluate("fetch('client/app.js').then(r => r.text())")
     finally:
         server.shutdown()

@@ -2,7 +2,7 @@
 // network) and the model store live here, never on the page's thread. See
 // protocol.js for the messages.
 
-import { Reply, Request, WorkerError } from "./protocol.js";
+import { Reply, Request, WorkerError } from "../shared/protocol.js";
 import { fetchModel, sha256 } from "./model-fetch.js";
 import { ModelStore } from "./model-store.js";
 
@@ -20,7 +20,8 @@ const wasmMemory = () =>
   memories.reduce((sum, m) => sum + (m.deref()?.buffer.byteLength ?? 0), 0) +
   (runtime?.pyodide._module?.HEAPU8?.byteLength ?? 0);
 
-const base = new URL("./", import.meta.url).href;
+// The site's root: this file lives in worker/.
+const base = new URL("../", import.meta.url).href;
 let runtime = null; // {pyodide, ort, api, engines, threads, build}
 let store = null; // ModelStore, or null where IndexedDB is unavailable
 let queue = Promise.resolve(); // requests run one at a time, in order

@@ -2,7 +2,7 @@
 // drops, and check its bytes. Nothing partial ever leaves this module: the
 // caller gets the whole, checked file or an error.
 
-import { WorkerError } from "./protocol.js";
+import { WorkerError } from "../shared/protocol.js";
 
 const TRIES = 3; // connection attempts per download (the first and two resumes)
 const PAUSES = [1000, 3000]; // ms before the 2nd and 3rd attempt

@@ -7,12 +7,12 @@
 // new worker takes its place: it boots again on the next request, with a
 // fresh WebAssembly memory (which never shrinks otherwise).
 
-import { Reply, Request, WorkerError } from "./protocol.js";
+import { Reply, Request, WorkerError } from "../shared/protocol.js";
 
 const RESTART = new Set(["crashed", "memory"]);
 
 export class EngineClient {
-  constructor(workerURL = new URL("./worker.js", import.meta.url)) {
+  constructor(workerURL = new URL("../worker/worker.js", import.meta.url)) {
     this.workerURL = workerURL;
     this.pending = new Map();
     this.nextId = 1;
