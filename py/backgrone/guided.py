@@ -1,0 +1,99 @@
+"""The guided filter (He, Sun and Tang, "Guided Image Filtering", TPAMI 2013).
+
+Filters `src` (a mask) so that it follows the edges of `guide` (the photo):
+in every window the output is a linear function of the guide's colours,
+q = a . I + b, fitted to `src` by least squares with a ridge `eps` on `a`.
+Where the photo is flat the ridge wins and the mask is smoothed; where the
+photo has an edge the fit follows it. Costs a fixed number of box filters,
+whatever the radius.
+
+The steps are split so that callers can fit the coefficients on a smaller
+copy of the photo and evaluate them at full resolution only where they need
+to (He and Sun, "Fast Guided Filter", 2015): coefficients() on the small
+copy, then apply() on full-resolution guide pixels with the coefficients
+sampled there.
+
+Arrays are float32 (float64 inside the sums, where float32 would lose the
+small variances that decide an edge), guide values in 0..1.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
+    """The mean of x over the (2r+1)x(2r+1) window around each pixel of a 2-D
+    array; near the border, over the part of the window inside the image."""
+    h, w = x.shape
+    r = int(radius)
+    if r <= 0:
+        return x.astype(np.float64)
+    # A summed-area table with one leading row and column of zeros.
+    table = np.zeros((h + 1, w + 1), np.float64)
+    np.cumsum(x, axis=0, dtype=np.float64, out=table[1:, 1:])
+    np.cumsum(table[1:, 1:], axis=1, out=table[1:, 1:])
+    y0 = np.clip(np.arange(h) - r, 0, h)
+    y1 = np.clip(np.arange(h) + r + 1, 0, h)
+    x0 = np.clip(np.arange(w) - r, 0, w)
+    x1 = np.clip(np.arange(w) + r + 1, 0, w)
+    total = table[y1][:, x1] - table[y0][:, x1] - table[y1][:, x0] + table[y0][:, x0]
+    count = np.outer(y1 - y0, x1 - x0)
+    total /= count
+    return total
+
+
+def coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The window-averaged coefficients (a, b) of the guided filter: the
+    output at a pixel with guide colour I is a . I + b.
+
+    guide: (H, W, 3) colour or (H, W) grey, values 0..1; src: (H, W).
+    Returns a as (H, W, 3) (or (H, W) for a grey guide) and b as (H, W),
+    float32.
+    """
+    p = np.asarray(src, np.float64)
+    mean_p = box_mean(p, radius)
+    if guide.ndim == 2:
+        g = np.asarray(guide, np.float64)
+        mean_i = box_mean(g, radius)
+        var = box_mean(g * g, radius) - mean_i * mean_i
+        cov = box_mean(g * p, radius) - mean_i * mean_p
+        a = cov / (var + eps)
+        b = mean_p - a * mean_i
+        return box_mean(a, radius).astype(np.float32), box_mean(b, radius).astype(np.float32)
+
+    g = [np.asarray(guide[:, :, c], np.float64) for c in range(3)]
+    mean_i = [box_mean(c, radius) for c in g]
+    cov_ip = [box_mean(g[c] * p, radius) - mean_i[c] * mean_p for c in range(3)]
+    # The guide's 3x3 colour covariance in each window, plus the ridge.
+    s = {}
+    for i in range(3):
+        for j in range(i, 3):
+            s[i, j] = box_mean(g[i] * g[j], radius) - mean_i[i] * mean_i[j]
+    rr, rg, rb, gg, gb, bb = (s[0, 0] + eps, s[0, 1], s[0, 2], s[1, 1] + eps, s[1, 2], s[2, 2] + eps)
+    # Its inverse by cofactors: one closed form per pixel, no loop.
+    inv = [
+        gg * bb - gb * gb, gb * rb - rg * bb, rg * gb - gg * rb,
+        rr * bb - rb * rb, rb * rg - rr * gb,
+        rr * gg - rg * rg,
+    ]
+    det = rr * inv[0] + rg * inv[1] + rb * inv[2]
+    i_rr, i_rg, i_rb, i_gg, i_gb, i_bb = (m / det for m in inv)
+    a0 = i_rr * cov_ip[0] + i_rg * cov_ip[1] + i_rb * cov_ip[2]
+    a1 = i_rg * cov_ip[0] + i_gg * cov_ip[1] + i_gb * cov_ip[2]
+    a2 = i_rb * cov_ip[0] + i_gb * cov_ip[1] + i_bb * cov_ip[2]
+    b = mean_p - a0 * mean_i[0] - a1 * mean_i[1] - a2 * mean_i[2]
+    a = np.stack([box_mean(a0, radius), box_mean(a1, radius), box_mean(a2, radius)], axis=-1)
+    return a.astype(np.float32), box_mean(b, radius).astype(np.float32)
+
+
+def apply(a: np.ndarray, b: np.ndarray, guide: np.ndarray) -> np.ndarray:
+    """q = a . I + b, pixel by pixel (any shape, as long as they agree)."""
+    if a.ndim == b.ndim:  # grey guide
+        return (a * guide + b).astype(np.float32)
+    return (np.einsum("...c,...c->...", a, guide, dtype=np.float32) + b).astype(np.float32)
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """The guided filter of `src` by `guide` at one resolution."""
+    a, b = coefficients(guide, src, radius, eps)
+    return apply(a, b, np.asarray(guide, np.float32))
