@@ -5,6 +5,7 @@
     python3 build.py serve           build, then serve dist/ on 127.0.0.1
     python3 build.py test [ARGS]     set up everything, build, run every test
     python3 build.py bench [ARGS]    set up, build, run the benchmark (tests/bench/)
+    python3 build.py quality [ARGS]  set up, run the quality benchmark (tests/quality/)
 
 Every runtime asset is pinned by version, size and sha256 and fetched once
 into a download cache (BACKGRONE_CACHE, default ~/.cache/backgrone), so a
@@ -596,6 +597,28 @@ def ensure_chromium() -> str:
     return shutil.which("chromium") or "/usr/bin/chromium"
 
 
+# The quality benchmark's ground truth: hand-cut photographs with true alpha
+# and background photos (both GPL, used only to measure, never shipped).
+QUALITY_PACKAGES = {"tuxpaint-stamps-default": Path("/usr/share/tuxpaint/stamps"),
+                    "mate-backgrounds": Path("/usr/share/backgrounds/mate/nature")}
+
+
+def ensure_quality_data() -> None:
+    """Debian's tuxpaint-stamps-default and mate-backgrounds, installed with
+    apt-get when missing (as ensure_chromium installs Chromium)."""
+    missing = [name for name, folder in QUALITY_PACKAGES.items() if not folder.is_dir()]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise BuildError(f"the quality benchmark needs Debian's {', '.join(missing)}: install them "
+                         "with apt-get")
+    log(f"installing Debian's {', '.join(missing)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True,
+                   env=env, stdout=subprocess.DEVNULL)
+
+
 def test(pytest_args: list[str]) -> int:
     python = ensure_venv()
     chromium = ensure_chromium()
@@ -615,20 +638,33 @@ def bench(rmbg: Path | None, bench_args: list[str]) -> int:
                           cwd=ROOT, env=env).returncode
 
 
+def quality(rmbg: Path | None, quality_args: list[str]) -> int:
+    """The quality benchmark (tests/quality/run.py): native onnxruntime, no browser."""
+    python = ensure_venv()
+    ensure_quality_data()
+    for engine_id in IMGLY_MODELS:  # the ISNet files in the model cache
+        assemble_isnet(engine_id)
+    extra = ["--rmbg", str(rmbg)] if rmbg else []
+    return subprocess.run([str(python), str(ROOT / "tests" / "quality" / "run.py"), *extra, *quality_args],
+                          cwd=ROOT).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "serve", "test", "bench"])
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "serve", "test", "bench", "quality"])
     parser.add_argument("--port", type=int, default=8000, help="serve: the port (default 8000)")
     parser.add_argument("--rmbg", type=Path, help="embed this local copy of RMBG-1.4 "
                         "(onnx/model_quantized.onnx) so the site serves the Balanced engine itself")
     args, rest = parser.parse_known_args(argv)
-    if rest and args.command not in ("test", "bench"):
+    if rest and args.command not in ("test", "bench", "quality"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         if args.command == "test":
             return test(rest)
         if args.command == "bench":
             return bench(args.rmbg, rest)
+        if args.command == "quality":
+            return quality(args.rmbg, rest)
         build(args.rmbg)
         if args.command == "serve":
             serve(args.port)

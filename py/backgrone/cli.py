@@ -1,4 +1,5 @@
-"""Command line: `python -m backgrone remove IMAGES... -o OUTDIR --engine ID`.
+"""Command line: `python -m backgrone remove IMAGES... -o OUTDIR --engine ID`,
+and `python -m backgrone refine PHOTO MASK -o OUTDIR`.
 
 The same pipeline as the page, on the `onnxruntime` package; a batch tool and
 the reference the browser's results are checked against.
@@ -89,7 +90,8 @@ async def _remove(args) -> int:
             progress.step(path.name)
             continue
         try:
-            result = await remove_background(data, engine, session)
+            result = await remove_background(data, engine, session, refine=args.refine,
+                                             decontaminate=args.decontaminate)
         except BackgroneError as exc:
             progress.message(f"{path}: {exc}")
             failed += 1
@@ -109,6 +111,50 @@ async def _remove(args) -> int:
     return 1 if failed else 0
 
 
+def _refine(args) -> int:
+    """`refine PHOTO MASK -o OUTDIR`: a mask of any size (another tool's, a
+    cutout's alpha, a network's output) refined against the photo; writes
+    NAME.mask.png (the refined mask) and NAME.png (the cutout)."""
+    from . import composite, foreground, imageio
+    from .refine import refine, stretched
+
+    try:
+        decoded = imageio.decode(Path(args.photo).read_bytes())
+        given = imageio.decode(Path(args.mask).read_bytes())
+    except OSError as exc:
+        print(f"backgrone: cannot read: {exc}", file=sys.stderr)
+        return 2
+    # A cutout gives its alpha; a plain mask its grey levels.
+    mask = given.alpha if given.alpha is not None else given.rgb.convert("L")
+    full, scale = stretched(mask, decoded.size)
+    refined = refine(decoded.rgb, full, scale) if args.refine else full
+    if args.decontaminate:
+        foreground.decontaminate(decoded.rgb, refined, scale)
+    outdir = Path(args.output)
+    outdir.mkdir(parents=True, exist_ok=True)
+    stem = Path(args.photo).stem
+    refined.save(outdir / f"{stem}.mask.png")
+    rgba = composite.cutout(decoded.rgb, refined, decoded.alpha, in_place=True)
+    (outdir / f"{stem}.png").write_bytes(imageio.encode_png(rgba))
+    print(f"wrote {outdir / (stem + '.png')} and {outdir / (stem + '.mask.png')}", file=sys.stderr)
+    return 0
+
+
+def _edge_options(parser) -> None:
+    parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+                        help="refine the mask's edges against the full-resolution photo (default: on)")
+    parser.add_argument("--decontaminate", action=argparse.BooleanOptionalAction, default=True,
+                        help="remove the old background's colour from soft edges (default: on)")
+
+
+def _add_refine_parser(sub) -> None:
+    ref = sub.add_parser("refine", help="refine a mask of any size against its photo")
+    ref.add_argument("photo", help="the photo")
+    ref.add_argument("mask", help="its mask (greyscale) or a cutout (its alpha), any size")
+    ref.add_argument("-o", "--output", required=True, help="folder for NAME.png and NAME.mask.png")
+    _edge_options(ref)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backgrone", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -125,8 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     rm.add_argument("--threads", type=int, default=None, help="inference threads")
     rm.add_argument("--mask", action="store_true", help="also write each mask as NAME.mask.png")
     rm.add_argument("--timings", action="store_true", help="print the time of each stage")
+    _edge_options(rm)
+    _add_refine_parser(sub)
     args = parser.parse_args(argv)
     try:
+        if args.command == "refine":
+            return _refine(args)
         return asyncio.run(_remove(args))
     except BackgroneError as exc:
         print(f"backgrone: {exc}", file=sys.stderr)

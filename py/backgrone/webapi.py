@@ -11,7 +11,8 @@ import time
 
 from PIL import Image
 
-from . import arena, compose, imageio
+from . import arena, compose, foreground, imageio
+from .refine import network_scale
 from .engines import get_engine
 from .errors import BackgroneError, ImageError
 from .inference.web import WebSession
@@ -51,9 +52,11 @@ def loaded_engine() -> str | None:
 async def process(data, engine_id: str) -> dict:
     """Cut out one image. `data` is the file's bytes (a JS Uint8Array).
 
-    Returns a plain dict (the worker converts it): ok=True with the PNG, size
-    and timings, or ok=False with a message for the user. Only errors the user
-    can act on are caught here; anything else is a bug and propagates.
+    Returns a plain dict (the worker converts it): ok=True with the PNG (the
+    default cutout: refined edges, colours decontaminated), the mask it shows
+    and the engine's raw mask, size and timings, or ok=False with a message
+    for the user. Only errors the user can act on are caught here; anything
+    else is a bug and propagates.
     """
     from pyodide.ffi import to_js
 
@@ -66,10 +69,12 @@ async def process(data, engine_id: str) -> dict:
     except BackgroneError as exc:
         return {"ok": False, "code": exc.code, "message": str(exc)}
     mask_png, _ = compose.encode_mask(result.mask)
+    raw_png = mask_png if result.raw_mask is result.mask else compose.encode_mask(result.raw_mask)[0]
     return {
         "ok": True,
         "png": to_js(result.png),
         "mask": to_js(mask_png),
+        "rawMask": to_js(raw_png),
         "width": result.width,
         "height": result.height,
         "format": result.format,
@@ -93,8 +98,9 @@ def _fit(img: Image.Image, max_side: int | None) -> Image.Image:
 def render(original, mask_png, options: dict, background, fmt: str, max_side: int | None = None) -> dict:
     """The photo on a chosen background, cropped or not, encoded as `fmt`
     ("png", "webp", "jpeg" or "mask"). `max_side` scales it down first, for
-    previews. Stateless: the page keeps the file and its mask, so the worker
-    holds no image between requests."""
+    previews. options["decontaminate"]: the subject's own colours under its
+    soft edges (backgrone.foreground). Stateless: the page keeps the file and
+    the mask it shows, so the worker holds no image between requests."""
     from pyodide.ffi import to_js
 
     try:
@@ -104,8 +110,15 @@ def render(original, mask_png, options: dict, background, fmt: str, max_side: in
         if mask.mode != "L" or mask.size != decoded.size:
             raise ImageError("The stored mask does not belong to this image.")
         picked = imageio.decode(_bytes(background)).rgb if background is not None else None
-        opts = compose.RenderOptions.from_dict(dict(options), image=picked)
+        options = dict(options)
+        clean = options.pop("decontaminate", None)
+        if clean not in (None, True, False):
+            raise compose.OptionsError(f"decontaminate must be true or false, not {clean!r}.")
+        opts = compose.RenderOptions.from_dict(options, image=picked)
         rgb, mask = _fit(decoded.rgb, max_side), _fit(mask, max_side)
+        if clean and fmt != "mask":
+            # rgb is this request's own decoded (or scaled) copy.
+            foreground.decontaminate(rgb, mask, network_scale(rgb.size))
         alpha = _fit(decoded.alpha, max_side) if decoded.alpha is not None else None
         if fmt == "mask":
             box = compose.crop_box(mask, opts.margin) if opts.crop else None

@@ -28,14 +28,18 @@
 //       the session really runs on: when WebGPU cannot create or run an engine it runs on
 //       WASM, and `note` (also in the next `process` reply's `warning`) says so
 //   process {engine, name, bytes}         cut out one image; `bytes` is transferred
-//       reply: {png, mask, width, height, format, notes, timings, engineStart, memory, backend,
-//              warning}
-//       timings: seconds per stage; engineStart: seconds spent reading, checking and starting
+//       reply: {png, mask, rawMask, width, height, format, notes, timings, engineStart, memory,
+//              backend, warning}
+//       png: the cutout with refined edges and decontaminated colours (the defaults); mask: the
+//       mask shown (refined, PNG); rawMask: the engine's own mask stretched to the photo (PNG);
+//       timings: seconds per stage (refine and decontaminate among them); engineStart: seconds spent reading, checking and starting
 //       the engine for this image (0 when it was already running); memory: bytes of the
 //       worker's WebAssembly memories (Python's and onnxruntime's), its peak so far
 //   render {bytes, mask, options, background, format, maxSide}
 //       compose the photo and its mask: options {background: transparent|color|blur|image,
-//       color, blur, crop, margin}; format png|webp|jpeg|mask; maxSide scales down (previews)
+//       color, blur, crop, margin, decontaminate}; decontaminate: true for the subject's own
+//       colours under its soft edges; mask: the one to show (the page chooses refined or raw);
+//       format png|webp|jpeg|mask; maxSide scales down (previews)
 //       reply: {bytes, mime}
 //   zip {entries: [{name, bytes}]}        one ZIP of the given files; reply: {bytes}
 //   compare {masks: [{engine, mask}]}    the Arena's figures for mask PNGs of one image

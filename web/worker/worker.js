@@ -305,10 +305,12 @@ async function processImage(id, { engine, name, bytes }) {
   const r = unwrap(toJs(await api.process(new Uint8Array(bytes), engine)));
   const png = r.png.buffer;
   const mask = r.mask.buffer;
+  const rawMask = r.rawMask.buffer;
   return {
     reply: {
       png,
       mask,
+      rawMask,
       width: r.width,
       height: r.height,
       format: r.format,
@@ -319,7 +321,7 @@ async function processImage(id, { engine, name, bytes }) {
       backend: runtime.session?.backend ?? null,
       warning: [loaded.warning, loaded.note].filter(Boolean).join(" ") || null,
     },
-    transfer: [png, mask],
+    transfer: [png, mask, rawMask],
   };
 }
 

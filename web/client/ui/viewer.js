@@ -1,6 +1,8 @@
-// The result view: before/after slider, backgrounds, crop, export, and
+// The result view: before/after slider, backgrounds, edges (refined or the
+// engine's raw mask, colour spill removed or not), crop, export, and
 // "download all" as one ZIP. Every pixel is made by Python in the worker
-// (backgrone.compose); this file only asks and shows.
+// (backgrone.compose, refine, foreground); this file only asks and shows.
+// Every export uses what is shown: the mask and colours chosen here.
 
 import { saveAs, stem } from "./format.js";
 
@@ -15,6 +17,7 @@ export class Viewer {
     this.item = null;
     this.bgImage = null; // ArrayBuffer of the picked background image
     this.previewURL = null;
+    this.beforeURL = null;
     this.renderToken = 0;
     this.#wire();
   }
@@ -26,14 +29,21 @@ export class Viewer {
       blur: 0.02,
       crop: $("#crop").checked,
       margin: Number($("#margin").value) / 100,
+      decontaminate: $("#decontaminate").checked,
     };
+  }
+
+  // The mask shown: refined (the default) or the engine's own.
+  maskOf(item) {
+    return $("#refine").checked ? item.result.mask : item.result.rawMask;
   }
 
   #wire() {
     $("#compare-slider").addEventListener("input", (e) => {
       $("#before-clip").style.clipPath = `inset(0 ${100 - Number(e.target.value)}% 0 0)`;
     });
-    for (const el of document.querySelectorAll("input[name=bg], #crop")) el.addEventListener("change", () => this.preview());
+    for (const el of document.querySelectorAll("input[name=bg], #crop, #refine, #decontaminate, #compare-with"))
+      el.addEventListener("change", () => this.preview());
     $("#bg-color").addEventListener("input", () => {
       $("input[name=bg][value=color]").checked = true;
       this.preview();
@@ -58,8 +68,6 @@ export class Viewer {
   show(item) {
     this.item = item;
     $("#viewer").hidden = false;
-    const before = $("#view-before");
-    before.src = URL.createObjectURL(item.file);
     const r = item.result;
     $("#view-meta").textContent =
       `${item.name} \u00b7 ${r.width}\u00d7${r.height} \u00b7 ${item.engineLabel ?? item.engine} \u00b7 ` +
@@ -75,12 +83,12 @@ export class Viewer {
     $("#viewer").hidden = true;
   }
 
-  async #render(item, format, maxSide) {
-    const options = this.options();
+  async #render(item, format, maxSide, { mask = this.maskOf(item), ...overrides } = {}) {
+    const options = { ...this.options(), ...overrides };
     if (options.background === "image" && !this.bgImage) throw new Error("Choose a background image first.");
     return this.client.render({
       bytes: await item.file.arrayBuffer(),
-      mask: item.result.mask,
+      mask,
       options,
       background: options.background === "image" ? this.bgImage : null,
       format,
@@ -93,14 +101,26 @@ export class Viewer {
     if (!item) return;
     const token = ++this.renderToken;
     const opts = this.options();
-    let blob;
+    const compareWith = $("#compare-with").value;
+    const png = (bytes) => new Blob([bytes], { type: "image/png" });
+    let after, before;
     try {
-      // The plain cutout is already there: no round trip for the default view.
-      if (opts.background === "transparent" && !opts.crop) blob = new Blob([item.result.png], { type: "image/png" });
-      else {
-        $("#viewer").dataset.busy = "true";
-        const r = await this.#render(item, "png", PREVIEW_SIDE);
-        blob = new Blob([r.bytes], { type: r.mime });
+      $("#viewer").dataset.busy = "true";
+      if (compareWith === "masks") {
+        after = png(this.maskOf(item));
+        before = png(item.result.rawMask);
+      } else {
+        // The default cutout is already there: no round trip for the default view.
+        const defaults = opts.background === "transparent" && !opts.crop && opts.decontaminate && $("#refine").checked;
+        if (defaults) after = png(item.result.png);
+        else {
+          const r = await this.#render(item, "png", PREVIEW_SIDE);
+          after = new Blob([r.bytes], { type: r.mime });
+        }
+        if (compareWith === "raw") {
+          const r = await this.#render(item, "png", PREVIEW_SIDE, { mask: item.result.rawMask, decontaminate: false });
+          before = new Blob([r.bytes], { type: r.mime });
+        } else before = item.file;
       }
     } catch (err) {
       $("#export-note").textContent = err.message;
@@ -109,9 +129,14 @@ export class Viewer {
       if (token === this.renderToken) delete $("#viewer").dataset.busy;
     }
     if (token !== this.renderToken) return; // a newer preview is on its way
-    if (this.previewURL) URL.revokeObjectURL(this.previewURL);
-    this.previewURL = URL.createObjectURL(blob);
+    for (const url of [this.previewURL, this.beforeURL]) if (url) URL.revokeObjectURL(url);
+    this.previewURL = URL.createObjectURL(after);
+    this.beforeURL = URL.createObjectURL(before);
     $("#view-after").src = this.previewURL;
+    $("#view-before").src = this.beforeURL;
+    $("#compare").dataset.compare = compareWith;
+    // A cutout on either side of the slider: both on the checkerboard.
+    $("#before-clip").classList.toggle("checker", compareWith === "raw");
     $("#export-note").textContent = "";
   }
 
