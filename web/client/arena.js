@@ -34,7 +34,9 @@ class Arena {
     this.image = null; // {name, bytes, sample, width, height}
     this.generation = 0; // bumped by each new image: late answers for an old one are dropped
     this.pairs = [];
+    this.pairsBy = {}; // "refined" | "raw" -> pairs: the figures hold both
     this.mode = "cutout";
+    this.edges = "refined"; // the masks shown: refined (the default) or the engines' raw ones
     this.ready = false; // until the worker has said which engines are stored
     this.queue = Promise.resolve(); // runs, one at a time
     this.zoom = new SyncZoom({
@@ -77,6 +79,9 @@ class Arena {
         else this.zoom.zoomTo(Number(z));
       });
     }
+    for (const input of document.querySelectorAll("input[name=edges]")) {
+      input.addEventListener("change", () => this.showEdges(input.value));
+    }
     $("#export-picture").addEventListener("click", () => this.exportPicture());
     $("#export-csv").addEventListener("click", () => this.exportFigures("csv"));
     $("#export-json").addEventListener("click", () => this.exportFigures("json"));
@@ -84,6 +89,31 @@ class Arena {
 
   label(id) {
     return this.columns.get(id).label;
+  }
+
+  // Refined edges or the raw masks, in every column, the agreement table too.
+  async showEdges(edges) {
+    this.edges = edges;
+    $("#agreement-edges").textContent = edges;
+    if (edges === "raw") {
+      const gen = this.generation;
+      for (const col of this.results()) if (!col.result.rawCutout) await this.#rawCutout(col);
+      if (gen !== this.generation) return;
+    }
+    for (const col of this.columns.values()) col.show(this.mode, edges);
+    this.pairs = this.pairsBy[edges] ?? [];
+    if (this.pairs.length) this.#renderAgreement();
+  }
+
+  // The cutout with the engine's raw mask and the photo's own colours.
+  async #rawCutout(col) {
+    const cut = await this.client.render({
+      bytes: this.image.bytes.slice(0),
+      mask: col.result.rawMask,
+      options: { background: "transparent", decontaminate: false },
+      format: "png",
+    });
+    col.setRaw({ cutout: new Blob([cut.bytes], { type: "image/png" }) }, this.mode);
   }
 
   runnable(id) {
@@ -111,6 +141,7 @@ class Arena {
     this.generation++;
     this.image = { name: file.name, bytes: await file.arrayBuffer(), sample, width: 0, height: 0 };
     this.pairs = [];
+    this.pairsBy = {};
     $("#image-name").textContent = `\u00b7 ${file.name}`;
     $("#agreement-section").hidden = true;
     for (const col of this.columns.values()) col.clear();
@@ -174,13 +205,16 @@ class Arena {
         inference: stages.inference,
         python,
         total,
+        refine: stages.refine ?? 0,
+        decontaminate: stages.decontaminate ?? 0,
         memory: r.memory || null,
         backend: r.backend,
         stages,
       };
       Object.assign(this.image, { width: r.width, height: r.height });
       this.zoom.setImageSize(r.width, r.height);
-      col.setResult({ cutout: new Blob([r.png], { type: "image/png" }), mask: r.mask, figures }, this.mode);
+      col.setResult({ cutout: new Blob([r.png], { type: "image/png" }), mask: r.mask, figures, raw: { mask: r.rawMask } }, this.mode);
+      if (this.edges === "raw") await this.#rawCutout(col);
       col.setFigures(this.#figureLines(figures));
       col.setState("done", r.warning ?? (r.notes?.length ? r.notes.join(" ") : "Done"));
       return null;
@@ -210,6 +244,7 @@ class Arena {
       ["Engine start", f.engine_start ? sec(f.engine_start) : "already running", "Reading the engine from storage, checking it and starting its session"],
       ["Inference", sec(f.inference), "The network itself"],
       ["Python stages", sec(f.python), stageList],
+      ["Edges", sec(f.refine + f.decontaminate), "Refining the edges and removing colour spill (part of the Python stages)"],
       ["Total", sec(f.total), "From handing over the file to the cutout's return"],
       ["Ran on", f.backend ?? "", "The onnxruntime-web backend this engine ran on"],
       ["Memory", f.memory == null ? "not reported here" : mb(f.memory), "The engine worker's WebAssembly memory (Python and onnxruntime) after this run. It never shrinks, so it is the peak so far."],
@@ -229,30 +264,38 @@ class Arena {
       return;
     }
     consensus.setState("running", "Comparing the masks\u2026");
-    const r = await this.client.compare(done.map((c) => ({ engine: c.id, mask: c.result.mask })));
-    if (gen !== this.generation) return;
-    this.pairs = r.pairs;
-    for (const col of done) col.setHeat(r.heat[col.id], this.mode);
-    const cut = await this.client.render({
-      bytes: this.image.bytes.slice(0),
-      mask: r.consensus,
-      options: { background: "transparent" },
-      format: "png",
-    });
-    if (gen !== this.generation) return;
+    // The figures for both the refined and the raw masks.
+    const made = {};
+    for (const edges of ["refined", "raw"]) {
+      const masks = done.map((c) => ({ engine: c.id, mask: edges === "raw" ? c.result.rawMask : c.result.mask }));
+      const r = await this.client.compare(masks);
+      if (gen !== this.generation) return;
+      this.pairsBy[edges] = r.pairs;
+      for (const col of done) col.setHeat(r.heat[col.id], this.mode, edges);
+      const cut = await this.client.render({
+        bytes: this.image.bytes.slice(0),
+        mask: r.consensus,
+        options: { background: "transparent", decontaminate: edges === "refined" },
+        format: "png",
+      });
+      if (gen !== this.generation) return;
+      made[edges] = { r, cutout: new Blob([cut.bytes], { type: "image/png" }) };
+    }
+    this.pairs = this.pairsBy[this.edges];
     const members = done.map((c) => c.label);
     consensus.setResult(
       {
-        cutout: new Blob([cut.bytes], { type: "image/png" }),
-        mask: r.consensus,
+        cutout: made.refined.cutout,
+        mask: made.refined.r.consensus,
         figures: { engines: done.map((c) => c.id) },
+        raw: { cutout: made.raw.cutout, mask: made.raw.r.consensus },
       },
       this.mode,
     );
-    consensus.setHeat(r.heat[CONSENSUS], this.mode);
+    for (const edges of ["refined", "raw"]) consensus.setHeat(made[edges].r.heat[CONSENSUS], this.mode, edges);
     consensus.setFigures([
       ["Mean of", `${members.length} masks`, members.join(", ")],
-      ["Lowest IoU", this.pairs.reduce((m, p) => Math.min(m, p.iou), 1).toFixed(3), "Of any two engines"],
+      ["Lowest IoU", this.pairs.reduce((m, p) => Math.min(m, p.iou), 1).toFixed(3), `Of any two engines (${this.edges} masks)`],
     ]);
     consensus.setState("done", `The mean of ${members.join(", ")}`);
     this.#renderAgreement();
@@ -315,8 +358,13 @@ class Arena {
   async save(id, what) {
     const col = this.columns.get(id);
     const name = `${stem(this.image.name)}-${id}`;
-    if (what === "mask") saveAs(col.result.mask, "image/png", `${name}-mask.png`);
-    else saveAs(await col.result.cutout.arrayBuffer(), "image/png", `${name}.png`);
+    // What is shown: refined or raw.
+    if (what === "mask") saveAs(col.shownMask(), "image/png", `${name}-mask.png`);
+    else {
+      if (this.edges === "raw" && !col.result.rawCutout) await this.#rawCutout(col);
+      const cut = this.edges === "raw" ? col.result.rawCutout : col.result.cutout;
+      saveAs(await cut.arrayBuffer(), "image/png", `${name}.png`);
+    }
   }
 
   figures() {
@@ -324,7 +372,9 @@ class Arena {
       image: { name: this.image.name, width: this.image.width, height: this.image.height },
       runtime: this.runtime,
       engines: this.results().map((c) => c.result.figures),
+      edges: this.edges,
       agreement: this.pairs,
+      agreement_by_edges: this.pairsBy,
       consensus: this.columns.get(CONSENSUS).result?.figures ?? null,
     };
   }
@@ -336,7 +386,7 @@ class Arena {
       const cols = [...this.results(), this.columns.get(CONSENSUS)].filter((c) => c.result);
       const columns = cols.map((c) => ({
         title: c.label,
-        mask: c.result.mask,
+        mask: c.shownMask(),
         lines:
           c.id === CONSENSUS
             ? [`Mean of ${c.result.figures.engines.length} masks`]
