@@ -18,6 +18,7 @@ that band, so they cost what the outline costs, not what the photo does:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,8 +35,9 @@ STRIP_ROWS = 256
 
 def grid_step(scale: float) -> int:
     """Photo pixels per grid cell for a mask of `scale` photo pixels per mask
-    pixel: the grid is about as fine as the mask itself."""
-    return max(1, int(round(scale)))
+    pixel: the grid is about as fine as the mask, never finer (a finer grid
+    holds no more of the mask's information, and costs the square)."""
+    return max(1, math.ceil(scale - 1e-9))
 
 
 def reduce(img: Image.Image, step: int) -> Image.Image:
@@ -167,11 +169,6 @@ class Tiles:
         self.inside = (self._ok_y[:, :, None] & self._ok_x[:, None, :]).astype(np.float64)
         self._ty, self._tx = ty, tx
 
-    def coordinates(self) -> tuple[np.ndarray, np.ndarray]:
-        """The grid row and column of every tile entry, (n, T + 2p, T + 2p) each."""
-        shape = (self.count, self._ys.shape[1], self._xs.shape[1])
-        return (np.broadcast_to(self._ys[:, :, None], shape), np.broadcast_to(self._xs[:, None, :], shape))
-
     def gather(self, grid: np.ndarray) -> np.ndarray:
         """(n, T + 2p, T + 2p, ...) stack of the tiles of a (gh, gw, ...) array,
         zero past the grid's edge."""
@@ -188,24 +185,6 @@ class Tiles:
             y0, x0 = self._ty[k] * TILE, self._tx[k] * TILE
             h, w = min(TILE, gh - y0), min(TILE, gw - x0)
             out[y0:y0 + h, x0:x0 + w] = centre[k, :h, :w]
-
-
-def sample(grid: np.ndarray, ys: np.ndarray, xs: np.ndarray, step: int) -> np.ndarray:
-    """A (gh, gw, c) array of cell values bilinearly interpolated at points
-    (ys, xs) of a finer raster, `step` of its pixels per cell, the values
-    sitting at the cells' centres (any shape of points; clamped at edges)."""
-    gh, gw = grid.shape[:2]
-    u = (xs.astype(np.float32) + 0.5) / step - 0.5
-    v = (ys.astype(np.float32) + 0.5) / step - 0.5
-    x0 = np.clip(np.floor(u).astype(np.int32), 0, gw - 1)
-    y0 = np.clip(np.floor(v).astype(np.int32), 0, gh - 1)
-    x1 = np.minimum(x0 + 1, gw - 1)
-    y1 = np.minimum(y0 + 1, gh - 1)
-    fx = np.clip(u - x0, 0, 1)[..., None]
-    fy = np.clip(v - y0, 0, 1)[..., None]
-    top = grid[y0, x0] * (1 - fx) + grid[y0, x1] * fx
-    bottom = grid[y1, x0] * (1 - fx) + grid[y1, x1] * fx
-    return top * (1 - fy) + bottom * fy
 
 
 def photo_grid(rgb: Image.Image, step: int) -> np.ndarray:

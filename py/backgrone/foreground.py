@@ -49,7 +49,7 @@ GROW = 1
 def _weighted_mean(values, weight, radius, inside=None):
     """Window means of (..., h, w, 3) values weighted by (..., h, w) weights;
     where a window holds no weight, the pixel's own value."""
-    w = weight if inside is None else weight * inside
+    w = weight if inside is None else weight * inside.astype(weight.dtype)
     total = box_sum(w, radius)
     out = np.empty_like(values)
     for c in range(3):
@@ -69,14 +69,14 @@ def _fuse(colour, a, f_mean, b_mean):
 
 def _coarse_pass(grid: np.ndarray, small_alpha: np.ndarray, power: float):
     """The wide pass over the whole grid, on a coarse copy: (F, B) estimates,
-    (ch, cw, 6), and the copy's cells per grid cell."""
+    (ch, cw, 6)."""
     factor = max(1, -(-max(grid.shape[:2]) // COARSE_SIDE))
     colour = np.asarray(bands.reduce(Image.fromarray(grid), factor), np.float64) / 255.0
     a = np.asarray(bands.reduce(Image.fromarray((small_alpha * 255 + 0.5).astype(np.uint8)), factor),
                    np.float64) / 255.0
     f_mean = _weighted_mean(colour, a ** power, COARSE_RADIUS)
     b_mean = _weighted_mean(colour, (1 - a) ** power, COARSE_RADIUS)
-    return np.concatenate([_fuse(colour, a, f_mean, b_mean), b_mean], axis=-1), factor
+    return np.concatenate([_fuse(colour, a, f_mean, b_mean), b_mean], axis=-1)
 
 
 def decontaminate(rgb: Image.Image, alpha: Image.Image, scale: float, *, radius: int = RADIUS,
@@ -91,12 +91,18 @@ def decontaminate(rgb: Image.Image, alpha: Image.Image, scale: float, *, radius:
         return rgb
     if grid is None:
         grid = bands.photo_grid(rgb, step)
-    coarse, factor = _coarse_pass(grid, small_alpha, power)
+    coarse = _coarse_pass(grid, small_alpha, power)
     tiles = bands.Tiles(bands.dilate(band.cells, 1), radius)
-    colour = tiles.gather(grid).astype(np.float64) / 255.0
-    a = tiles.gather(small_alpha.astype(np.float64))
-    # The narrow pass, fed the wide pass's estimates at each tile entry.
-    wide = bands.sample(coarse, *tiles.coordinates(), factor)
+    # float32: these are ratios of window sums, no differences of them.
+    colour = tiles.gather(grid).astype(np.float32) * np.float32(1 / 255)
+    a = tiles.gather(small_alpha.astype(np.float32))
+    # The narrow pass, fed the wide pass's estimates, stretched to the grid
+    # (Pillow, in C) and cut into the same tiles.
+    gh, gw = small_alpha.shape
+    wide = np.empty(a.shape + (6,), np.float32)
+    for c in range(6):
+        channel = Image.fromarray(coarse[..., c].astype(np.float32)).resize((gw, gh), Image.Resampling.BILINEAR)
+        wide[..., c] = tiles.gather(np.asarray(channel))
     f_wide = _fuse(colour, a, wide[..., :3], wide[..., 3:])
     f_mean = _weighted_mean(f_wide, a ** power, radius, tiles.inside)
     b_mean = _weighted_mean(wide[..., 3:], (1 - a) ** power, radius, tiles.inside)
@@ -104,7 +110,6 @@ def decontaminate(rgb: Image.Image, alpha: Image.Image, scale: float, *, radius:
     tiles.put(np.concatenate([f_mean, b_mean], axis=-1), means)
     del colour, a, wide, f_wide, f_mean, b_mean
 
-    gh, gw = small_alpha.shape
     full = np.zeros((gh * step, gw * step), np.uint8)
     full[:alpha.height, :alpha.width] = np.asarray(alpha)
     alpha_cells = bands.cells_view(full, step)

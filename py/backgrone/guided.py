@@ -50,7 +50,10 @@ def box_sum(x: np.ndarray, radius: int) -> np.ndarray:
     h, w = x.shape[-2:]
     r = int(radius)
     k = 2 * r + 1
-    table = np.zeros(x.shape[:-2] + (h + k, w + k), np.float64)
+    # float32 in, float32 sums (for ratios of sums, where it is enough);
+    # anything else in float64.
+    dtype = np.float32 if x.dtype == np.float32 else np.float64
+    table = np.zeros(x.shape[:-2] + (h + k, w + k), dtype)
     table[..., r + 1:r + 1 + h, r + 1:r + 1 + w] = x
     np.cumsum(table, axis=-2, out=table)
     np.cumsum(table, axis=-1, out=table)

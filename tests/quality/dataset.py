@@ -12,7 +12,7 @@ Sets:
   of the photo's size and back up (the gap a 1024^2 mask has on a 4000x3000
   photo) while the photo keeps its sharp edges;
 - large: the stamps with a long side of LARGE_MIN px or more, on canvases
-  1.5-2.5x their size and at least LARGE_CANVAS px long (about 1.5-5 MP).
+  1.5-2.5x their size and of LARGE_PIXELS at least (1.5-5 MP).
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ MIN_COLOURS = 2000
 MIN_COLOUR_SHARE = 0.2
 MIN_VISIBLE = 500  # px: smaller stamps are icons
 LARGE_MIN = 600  # px, long side of a stamp for the large set
-LARGE_CANVAS = 1500  # px, shortest long side of a large composite
+LARGE_PIXELS = 1_500_000  # the smallest large composite
 
 SETS = ("native", "12mp", "large")
 
@@ -105,10 +105,10 @@ def _crop_cover(bg: Image.Image, size: tuple[int, int], rng) -> np.ndarray:
 
 
 def composite(name: str, stamp: Image.Image, backgrounds, set_name: str, factor: tuple[float, float],
-              min_canvas: int = 0) -> Case:
+              min_pixels: int = 0) -> Case:
     rng = np.random.default_rng(_seed(name, set_name))
     sw, sh = stamp.size
-    f = max(rng.uniform(*factor), min_canvas / max(sw, sh))
+    f = max(rng.uniform(*factor), (min_pixels / (sw * sh)) ** 0.5)
     w, h = max(sw + 2, round(sw * f)), max(sh + 2, round(sh * f))
     x0 = int(rng.integers(0, w - sw + 1))
     y0 = int(rng.integers(0, h - sh + 1))
@@ -140,7 +140,7 @@ def cases(sets=SETS, limit: int | None = None):
     if "large" in sets:
         large = [s for s in stamps if max(s[1].size) >= LARGE_MIN]
         for name, stamp in _spread(large, limit):
-            yield composite(name, stamp, backgrounds, "large", (1.5, 2.5), LARGE_CANVAS), ["large"]
+            yield composite(name, stamp, backgrounds, "large", (1.5, 2.5), LARGE_PIXELS), ["large"]
 
 
 def _spread(items, limit):

@@ -58,6 +58,7 @@ def main(argv=None) -> int:
     for i, (case, case_sets) in enumerate(dataset.cases(sets, args.limit)):
         if i % 2:
             continue  # the odd-numbered stamps are left for checking
+        print(f"sweep: composite {i + 1} of {args.limit}", file=sys.stderr, flush=True)
         gt = case.alpha.astype(np.float64)
         region = metrics.band(gt)
         gg = metrics.gradient_magnitude(gt)

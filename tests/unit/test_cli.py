@@ -170,3 +170,67 @@ def test_every_kind_of_bad_input_is_named_and_the_rest_comes_out(tmp_path, stand
     assert sorted(p.name for p in out.iterdir()) == ["animated.png", "photo.png", "rotated.png"]
     assert Image.open(out / "rotated.png").size == (20, 40)  # upright
     assert "3 of 11" in proc.stderr.splitlines()[-1]
+
+
+# -- the edges: --refine/--decontaminate and `refine PHOTO MASK` -----------------
+
+def run_cli(*args, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "py")}
+    return subprocess.run([sys.executable, "-m", "backgrone", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def disc_photo(path: Path, size=(1600, 1200)) -> np.ndarray:
+    """A red disc with a sharp edge on blue, larger than the network's 1024."""
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    inside = np.hypot(x - w / 2, y - h / 2) < 400
+    arr = np.where(inside[..., None], np.uint8([220, 30, 30]), np.uint8([30, 60, 220])).astype(np.uint8)
+    Image.fromarray(arr).save(path)
+    return inside
+
+
+def test_remove_without_refinement_gives_the_stretched_mask_and_the_photo_colours(tmp_path, standin_model):
+    disc_photo(tmp_path / "disc.png")
+    for flags, out in (([], tmp_path / "on"), (["--no-refine", "--no-decontaminate"], tmp_path / "off")):
+        proc = run_cli("remove", tmp_path / "disc.png", "--engine", "balanced", "--model", standin_model,
+                       "--mask", "-o", out, *flags)
+        assert proc.returncode == 0, proc.stderr
+    on = np.asarray(Image.open(tmp_path / "on" / "disc.mask.png"))
+    off = np.asarray(Image.open(tmp_path / "off" / "disc.mask.png"))
+    assert (on != off).any()  # refined by default
+    cut = np.asarray(Image.open(tmp_path / "off" / "disc.png"))
+    photo = np.asarray(Image.open(tmp_path / "disc.png"))
+    assert np.array_equal(cut[..., 3], off)
+    visible = off > 0
+    assert np.array_equal(cut[..., :3][visible], photo[visible])
+
+
+def test_refine_a_small_mask_against_its_photo(tmp_path):
+    inside = disc_photo(tmp_path / "disc.png")
+    # Another tool's mask: a quarter of the photo's size, soft.
+    truth = Image.fromarray(inside.astype(np.uint8) * 255)
+    truth.resize((400, 300), Image.Resampling.BILINEAR).save(tmp_path / "small-mask.png")
+    proc = run_cli("refine", tmp_path / "disc.png", tmp_path / "small-mask.png", "-o", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    refined = np.asarray(Image.open(tmp_path / "out" / "disc.mask.png"), np.float64) / 255
+    cut = Image.open(tmp_path / "out" / "disc.png")
+    assert refined.shape == inside.shape and cut.mode == "RGBA" and cut.size == (1600, 1200)
+    assert np.array_equal(np.asarray(cut)[..., 3], np.asarray(Image.open(tmp_path / "out" / "disc.mask.png")))
+    stretched = np.asarray(Image.open(tmp_path / "small-mask.png").resize((1600, 1200), Image.Resampling.BILINEAR),
+                           np.float64) / 255
+    # Closer to the disc's true edge than the stretched mask.
+    assert np.abs(refined - inside).sum() < 0.5 * np.abs(stretched - inside).sum()
+
+
+def test_refine_takes_a_cutout_as_its_mask(tmp_path):
+    inside = disc_photo(tmp_path / "disc.png", size=(800, 600))
+    rgba = np.zeros((600, 800, 4), np.uint8)  # black colours: only the alpha says where the disc is
+    rgba[..., 3] = inside * 255
+    Image.fromarray(rgba).save(tmp_path / "cutout.png")
+    proc = run_cli("refine", tmp_path / "disc.png", tmp_path / "cutout.png", "-o", tmp_path / "out",
+                   "--no-decontaminate")
+    assert proc.returncode == 0, proc.stderr
+    refined = np.asarray(Image.open(tmp_path / "out" / "disc.mask.png"))
+    assert refined.shape == (600, 800)
+    assert np.abs(refined.astype(int) - inside * 255).mean() < 1  # a sharp mask on a sharp edge stays
