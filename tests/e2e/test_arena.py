@@ -174,7 +174,7 @@ def arena_page(page, context, standin_site, page_errors):
 
 
 def cpython_masks(standins) -> dict[str, np.ndarray]:
-    return {e: reference(SCENE, e, standins[e]).astype(np.uint8) for e in ENGINES}
+    return {e: np.asarray(reference(SCENE, e, standins[e]).mask) for e in ENGINES}
 
 
 def test_three_engines_and_their_consensus_with_figures_that_match_cpython(arena_page, standins):
@@ -230,6 +230,33 @@ def test_three_engines_and_their_consensus_with_figures_that_match_cpython(arena
     # The mask view shows the masks themselves.
     page.click("label:has(input[name=view][value=mask])")
     assert shown_pixels(page, "balanced")[..., 0].tolist() == masks["balanced"].tolist()
+
+
+def test_columns_show_refined_or_raw_edges_and_the_figures_hold_both(arena_page, standins):
+    page = arena_page
+    refs = {e: reference(SCENE, e, standins[e]) for e in ENGINES}
+    assert any((np.asarray(r.mask) != np.asarray(r.raw_mask)).any() for r in refs.values())  # something to tell apart
+    page.click("label:has(input[name=edges][value=raw])")
+    page.wait_for_function("() => [...document.querySelectorAll('.arena-view')].every((v) => v.dataset.edges === 'raw')")
+    for e in ENGINES:
+        data, _ = saved(page, lambda: column(page, e).locator(".col-save-mask").click())
+        raw = np.asarray(Image.open(io.BytesIO(data)))
+        assert np.abs(raw.astype(int) - np.asarray(refs[e].raw_mask)).max() <= 1, e
+        # The cutout shown carries that mask.
+        assert np.abs(shown_pixels(page, e)[..., 3].astype(int) - raw).max() == 0, e
+    data, _ = saved(page, lambda: page.click("#export-json"))
+    figures = json.loads(data)
+    assert figures["edges"] == "raw"
+    assert set(figures["agreement_by_edges"]) == {"raw", "refined"}
+    assert figures["agreement"] == figures["agreement_by_edges"]["raw"]
+    raw_masks = {e: np.asarray(refs[e].raw_mask) for e in ENGINES}
+    for got, want in zip(figures["agreement_by_edges"]["raw"], arena.pairs(raw_masks)):
+        assert got["iou"] == pytest.approx(want["iou"], abs=0.002)
+    for e in figures["engines"]:
+        assert e["refine"] >= 0 and e["decontaminate"] >= 0
+    page.click("label:has(input[name=edges][value=refined])")
+    data, _ = saved(page, lambda: column(page, "balanced").locator(".col-save-mask").click())
+    assert np.abs(np.asarray(Image.open(io.BytesIO(data))).astype(int) - np.asarray(refs["balanced"].mask)).max() <= 1
 
 
 def test_exports_hold_the_figures_shown(arena_page):
@@ -381,7 +408,7 @@ def test_real_engines_on_a_sample_photo(page, site_url, requests_log, page_error
     for e in ("precision", "lightweight"):
         data, _ = saved(page, lambda: column(page, e).locator(".col-save-mask").click())
         masks[e] = np.asarray(Image.open(io.BytesIO(data)))
-        mad = float(np.abs(masks[e] - reference(photo, e, model_path(e))).mean())
+        mad = float(np.abs(masks[e] - np.asarray(reference(photo, e, model_path(e)).mask, np.float64)).mean())
         print(f"\nArena, {e} on chelsea: mask vs CPython {mad:.3f} / 255;",
               column(page, e).locator(".figures").inner_text().replace("\n", " "))
         assert mad <= 1.0
