@@ -56,7 +56,9 @@ def check_against_reference(png: bytes, photo: bytes, ref, label: str) -> np.nda
     to_cpython = psnr(rgb[visible], ref_rgb[visible])
     print(f"{label}: colours, opaque pixels vs the photo: PSNR {to_photo:.1f} dB; visible pixels vs CPython's "
           f"cutout: {to_cpython:.1f} dB")
-    assert to_photo >= 40 and to_cpython >= 35
+    # (Photo colours under the soft edges instead of decontaminated ones give
+    # about 20-23 dB here.)
+    assert to_photo >= 40 and to_cpython >= 30
     return alpha
 
 
