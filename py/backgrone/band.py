@@ -18,7 +18,6 @@ that band, so they cost what the outline costs, not what the photo does:
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,9 +34,12 @@ STRIP_ROWS = 256
 
 def grid_step(scale: float) -> int:
     """Photo pixels per grid cell for a mask of `scale` photo pixels per mask
-    pixel: the grid is about as fine as the mask, never finer (a finer grid
-    holds no more of the mask's information, and costs the square)."""
-    return max(1, math.ceil(scale - 1e-9))
+    pixel: about as fine as the mask; at least 2 once the mask is stretched
+    at all (a grid finer than the mask holds no more of its information and
+    costs the square)."""
+    if scale <= 1.0:
+        return 1
+    return max(2, int(round(scale)))
 
 
 def reduce(img: Image.Image, step: int) -> Image.Image:
