@@ -113,7 +113,8 @@ def bench(args) -> dict:
                 log(f"  app cold {app['cold']['e2e']:.2f} s, warm {app['warm']['e2e']:.2f} s")
                 cpython = native.python_stages(photo.data, engine, output, args.runs)
                 cpython.update(native.pipeline_peak(photo.data, engine, output))
-                # The same without refinement and decontamination: what they add.
+                # The same without refinement and decontamination: what they add
+                # (tracemalloc only: a second run's peak RSS reuses the first's heap).
                 plain = native.pipeline_peak(photo.data, engine, output, refine=False, decontaminate=False)
                 cpython.update({f"{k}_edges_off": v for k, v in plain.items()})
                 warm = app["warm"]
@@ -214,7 +215,7 @@ def table(report: dict) -> str:
                  "(numpy) and rise of peak RSS (numpy and Pillow).")
     lines.append("")
     lines.append("| engine | photo | renderer peak RSS | measureUAMemory | CPython tracemalloc peak | CPython peak RSS rise | "
-                 "the same, edges off | CPython Python stages (s) |")
+                 "tracemalloc peak, edges off | CPython Python stages (s) |")
     lines.append("|---|---|---|---|---|---|---|---|")
     for eid, e in report["engines"].items():
         for name, p in e["photos"].items():
@@ -223,8 +224,8 @@ def table(report: dict) -> str:
             cp = p["cpython_stages"]
             lines.append(f"| {e['label']} | {name} | {mb(mem.get('renderer_peak_rss_bytes'))} | "
                          f"{mb(ua.get('bytes'))} | {mb(cp.get('tracemalloc_peak_bytes'))} | "
-                         f"{mb(cp.get('rss_peak_rise_bytes'))} | {mb(cp.get('tracemalloc_peak_bytes_edges_off'))}, "
-                         f"{mb(cp.get('rss_peak_rise_bytes_edges_off'))} | {f(cp['total'], 3)} |")
+                         f"{mb(cp.get('rss_peak_rise_bytes'))} | {mb(cp.get('tracemalloc_peak_bytes_edges_off'))} | "
+                         f"{f(cp['total'], 3)} |")
     for eid, why in report["skipped"].items():
         lines.append("")
         lines.append(f"{get_engine(eid).label}: skipped, {why}")
