@@ -24,8 +24,8 @@ import numpy as np
 from PIL import Image
 
 # Grid cells per tile side. Smaller tiles follow the outline more tightly but
-# carry more margin per cell; 16 keeps margins below half the work at the
-# radii used.
+# carry more margin per cell; 8 and 32 cost the same as 16 within the
+# measurement's noise (docs/quality.md).
 TILE = 16
 # Photo rows read per strip (rounded to whole cells): a 12 MP photo's strip
 # is 3 MB of RGB.
@@ -64,8 +64,8 @@ class Band:
         return not self.cells.any()
 
     def strips(self):
-        """(y0, cy, cx) per strip of cell rows holding band cells: the strip's
-        first photo row and its band cells (cy relative to the strip)."""
+        """(c0, cy, cx) per strip of cell rows holding band cells: the strip's
+        first cell row and its band cells (cy relative to c0)."""
         rows_per = max(1, STRIP_ROWS // self.step)
         gh = self.cells.shape[0]
         for c0 in range(0, gh, rows_per):
