@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "py"))
 
-from backgrone import __version__  # noqa: E402
+from backgrone import __version__, sources  # noqa: E402
 from backgrone.engines import ENGINES, get_engine  # noqa: E402
 from backgrone.errors import ModelError  # noqa: E402
 from backgrone.models import cache_dir, sha256_file, verify  # noqa: E402
@@ -58,9 +58,10 @@ PYODIDE = Pinned("pyodide", "314.0.3", "pyodide-314.0.3.tgz", 6_486_134,
                  "d7f7d24f8db486c7eda7280f3b0f7517524c8e43e8b086c6ee6ae8016658b484")
 ORT_WEB = Pinned("onnxruntime-web", "1.30.0", "onnxruntime-web-1.30.0.tgz", 33_106_585,
                  "d2228df7e4616bc3348bf504ee888f3bec43789a273f0a63f3e68d203ce3bf71")
-IMGLY_DATA = Pinned("@imgly/background-removal-data", "1.4.5",
-                    "imgly-background-removal-data-1.4.5.tgz", 136_455_985,
-                    "ca7789abb39370727c9a098310b53bce41518d200000423c7107f8c01bbce946")
+# The ISNet models' package: pinned in py/backgrone/sources.py, which the
+# command line reads too.
+IMGLY_DATA = Pinned(sources.IMGLY_DATA.name, sources.IMGLY_DATA.version, sources.IMGLY_DATA.file,
+                    sources.IMGLY_DATA.size, sources.IMGLY_DATA.sha256)
 # Vendors the official Pyodide 314.0.3 wheels; used only where their own
 # location cannot be reached, and each wheel is still checked against the lock.
 OPEN_WEBUI = Pinned("open-webui", "0.12.4", "open_webui-0.12.4-py3-none-any.whl", 106_366_595,
@@ -268,7 +269,8 @@ def build_models(dist: Path, rmbg: Path | None) -> list[dict]:
         if engine.id in IMGLY_MODELS:
             link_or_copy(assemble_isnet(engine.id), dist / engine.source)
         elif engine.id == "balanced" and rmbg is not None:
-            # A self-hosted copy: the site serves it and pins what it serves.
+            # A self-hosted copy: the site serves it, and only the pinned file.
+            check(rmbg, engine.size, engine.sha256, f"--rmbg {rmbg}")
             target = dist / "models" / engine.file
             link_or_copy(rmbg, target)
             entry.update(source=f"models/{engine.file}", size=target.stat().st_size,
