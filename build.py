@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "py"))
 
-from backgrone import __version__  # noqa: E402
+from backgrone import __version__, fetch, sources  # noqa: E402
 from backgrone.engines import ENGINES, get_engine  # noqa: E402
 from backgrone.errors import ModelError  # noqa: E402
 from backgrone.models import cache_dir, sha256_file, verify  # noqa: E402
@@ -59,9 +59,10 @@ PYODIDE = Pinned("pyodide", "314.0.3", "pyodide-314.0.3.tgz", 6_486_134,
                  "d7f7d24f8db486c7eda7280f3b0f7517524c8e43e8b086c6ee6ae8016658b484")
 ORT_WEB = Pinned("onnxruntime-web", "1.30.0", "onnxruntime-web-1.30.0.tgz", 33_106_585,
                  "d2228df7e4616bc3348bf504ee888f3bec43789a273f0a63f3e68d203ce3bf71")
-IMGLY_DATA = Pinned("@imgly/background-removal-data", "1.4.5",
-                    "imgly-background-removal-data-1.4.5.tgz", 136_455_985,
-                    "ca7789abb39370727c9a098310b53bce41518d200000423c7107f8c01bbce946")
+# The ISNet models' package: pinned in py/backgrone/sources.py, which the
+# command line reads too.
+IMGLY_DATA = Pinned(sources.IMGLY_DATA.name, sources.IMGLY_DATA.version, sources.IMGLY_DATA.file,
+                    sources.IMGLY_DATA.size, sources.IMGLY_DATA.sha256)
 # Vendors the official Pyodide 314.0.3 wheels; used only where their own
 # location cannot be reached, and each wheel is still checked against the lock.
 OPEN_WEBUI = Pinned("open-webui", "0.12.4", "open_webui-0.12.4-py3-none-any.whl", 106_366_595,
@@ -95,8 +96,9 @@ ORT_WEBGPU_FILES = ("ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
                     "ort-wasm-simd-threaded.asyncify.wasm")
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
              *ORT_WEBGPU_FILES)
-# Where each ISNet engine's chunks are listed in the data package.
-IMGLY_MODELS = {"precision": "/models/medium", "lightweight": "/models/small"}
+# The engines whose models this site serves from the data package's chunks.
+IMGLY_MODELS = {eid for eid, src in sources.MODEL_SOURCES.items()
+                if isinstance(src, sources.ChunkedModel) and src.package == sources.IMGLY_DATA}
 
 
 class BuildError(Exception):
@@ -234,31 +236,19 @@ def build_ort(dist: Path) -> dict:
 
 
 def assemble_isnet(engine_id: str) -> Path:
-    """Concatenate the data package's 4 MiB chunks of one ISNet model into the
-    plain .onnx file, checked by the engine's pinned size and sha256."""
+    """One ISNet model from the data package's chunks (py/backgrone/fetch.py,
+    the same code as the command line's first use), checked by the engine's
+    pinned size and sha256."""
     engine = get_engine(engine_id)
-    dest = cache_dir() / "models" / engine.file
-    if dest.is_file():
-        try:
-            check(dest, engine.size, engine.sha256, engine.file)
-            return dest
-        except BuildError:
-            dest.unlink()
+    path = fetch.cached_model(engine)
+    if path is not None:
+        return path
     tgz = npm_package(IMGLY_DATA)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".part")
-    with tarfile.open(tgz) as tar:
-        resources = json.load(tar.extractfile("package/dist/resources.json"))
-        chunks = resources[IMGLY_MODELS[engine_id]]["chunks"]
-        with open(tmp, "wb") as out:
-            for chunk in chunks:
-                data = tar.extractfile(f"package/dist/{chunk['hash']}").read()
-                if hashlib.sha256(data).hexdigest() != chunk["hash"]:
-                    raise BuildError(f"{IMGLY_DATA.name}: chunk {chunk['hash']} is corrupt")
-                out.write(data)
-    check(tmp, engine.size, engine.sha256, engine.file)
-    tmp.replace(dest)
-    return dest
+    try:
+        with open(tgz, "rb") as f:
+            return fetch.extract_models(f, sources.IMGLY_DATA, [engine], str(tgz))[engine.id]
+    except ModelError as exc:
+        raise BuildError(str(exc)) from None
 
 
 def build_models(dist: Path, rmbg: Path | None) -> list[dict]:
@@ -269,7 +259,8 @@ def build_models(dist: Path, rmbg: Path | None) -> list[dict]:
         if engine.id in IMGLY_MODELS:
             link_or_copy(assemble_isnet(engine.id), dist / engine.source)
         elif engine.id == "balanced" and rmbg is not None:
-            # A self-hosted copy: the site serves it and pins what it serves.
+            # A self-hosted copy: the site serves it, and only the pinned file.
+            check(rmbg, engine.size, engine.sha256, f"--rmbg {rmbg}")
             target = dist / "models" / engine.file
             link_or_copy(rmbg, target)
             entry.update(source=f"models/{engine.file}", size=target.stat().st_size,

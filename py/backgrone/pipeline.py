@@ -48,8 +48,23 @@ class _Clock:
         self._t = now
 
 
-async def remove_background(data: bytes, engine: Engine, session: Session, *, refine: bool = REFINE,
-                            decontaminate: bool = DECONTAMINATE) -> Result:
+@dataclass
+class Masked:
+    """A photo and its mask, before compositing: what the command line's
+    backgrounds, crops and formats start from (see cutter.py). With
+    decontamination on, the photo's colours under its soft edges are already
+    the estimated foreground's."""
+
+    decoded: imageio.Decoded
+    mask: Image.Image  # "L", the photo's size: refined when asked
+    raw_mask: Image.Image  # "L", the network's mask stretched bilinearly
+    clock: _Clock
+
+
+async def find_mask(data: bytes, engine: Engine, session: Session, *, refine: bool = REFINE,
+                    decontaminate: bool = DECONTAMINATE) -> Masked:
+    """decode -> preprocess -> inference -> postprocess -> refine ->
+    decontaminate, timed per stage."""
     clock = _Clock()
     decoded = imageio.decode(data)
     clock.lap("decode")
@@ -76,11 +91,22 @@ async def remove_background(data: bytes, engine: Engine, session: Session, *, re
         foreground.decontaminate(decoded.rgb, mask, scale, grid=grid)
     del grid
     clock.lap("decontaminate")
-    # The photo becomes the cutout: no second full-size image.
+    return Masked(decoded, mask, raw_mask, clock)
+
+
+def cutout_png(masked: Masked) -> Result:
+    """composite -> encode: the RGBA cutout as PNG. The photo becomes the
+    cutout (no second full-size image), so `masked.decoded` is used up."""
+    decoded, mask, clock = masked.decoded, masked.mask, masked.clock
     rgba = composite.cutout(decoded.rgb, mask, decoded.alpha, in_place=True)
     clock.lap("composite")
     png = imageio.encode_png(rgba)
     del rgba
     clock.lap("encode")
     w, h = decoded.size
-    return Result(png, mask, raw_mask, w, h, decoded.format, decoded.notes, clock.timings)
+    return Result(png, mask, masked.raw_mask, w, h, decoded.format, decoded.notes, clock.timings)
+
+
+async def remove_background(data: bytes, engine: Engine, session: Session, *, refine: bool = REFINE,
+                            decontaminate: bool = DECONTAMINATE) -> Result:
+    return cutout_png(await find_mask(data, engine, session, refine=refine, decontaminate=decontaminate))

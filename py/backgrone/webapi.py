@@ -120,11 +120,7 @@ def render(original, mask_png, options: dict, background, fmt: str, max_side: in
             # rgb is this request's own decoded (or scaled) copy.
             foreground.decontaminate(rgb, mask, network_scale(rgb.size))
         alpha = _fit(decoded.alpha, max_side) if decoded.alpha is not None else None
-        if fmt == "mask":
-            box = compose.crop_box(mask, opts.margin) if opts.crop else None
-            data, mime = compose.encode_mask(mask.crop(box) if box else mask)
-        else:
-            data, mime = compose.encode(compose.render(rgb, mask, alpha, opts), fmt)
+        data, mime = compose.export(rgb, mask, alpha, opts, fmt)
     except BackgroneError as exc:
         return {"ok": False, "code": exc.code, "message": str(exc)}
     return {"ok": True, "bytes": to_js(data), "mime": mime}

@@ -122,9 +122,11 @@ def test_storage_panel_lists_and_deletes_engines(app, standin_model):
 
 
 def test_import_checks_the_file_before_accepting_it(app, tmp_path):
+    # Every engine is pinned: a file that is not the pinned one is refused
+    # before a session is started (the shape check: tests/e2e/test_balanced.py).
     wrong_shape = make_standin(tmp_path / "small.onnx", size=(512, 512))
     message = import_model(app, "balanced", wrong_shape)
-    assert "does not fit the Balanced engine" in message
+    assert "not the Balanced engine's model" in message
     not_lightweight = make_standin(tmp_path / "other.onnx")
     message = import_model(app, "lightweight", not_lightweight)
     assert "not the Lightweight engine's model" in message
