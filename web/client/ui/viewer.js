@@ -1,7 +1,10 @@
 // The result view: before/after slider, backgrounds, crop, export, and
-// "download all" as one ZIP. Every pixel is made by Python in the worker
-// (backgrone.compose); this file only asks and shows.
+// "download all" as one ZIP, and the touch-up editor (../editor/). Every
+// exported pixel is made by Python in the worker (backgrone.compose), from
+// the item's mask with its edits; this file only asks and shows.
 
+import { Editor } from "../editor/editor.js";
+import { maskFields } from "../editor/edits.js";
 import { saveAs, stem } from "./format.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -16,6 +19,7 @@ export class Viewer {
     this.bgImage = null; // ArrayBuffer of the picked background image
     this.previewURL = null;
     this.renderToken = 0;
+    this.editor = new Editor({ client, onClose: () => this.#editorClosed() });
     this.#wire();
   }
 
@@ -53,9 +57,27 @@ export class Viewer {
       this.preview();
     });
     $("#download").addEventListener("click", () => this.download());
+    $("#edit-open").addEventListener("click", () => this.edit());
+  }
+
+  // Open the touch-up editor on the image shown.
+  edit() {
+    if (!this.item) return;
+    $("#viewer").classList.add("editing");
+    this.editor.open(this.item);
+  }
+
+  #editorClosed() {
+    $("#viewer").classList.remove("editing");
+    this.preview();
+    $("#edit-open").focus({ preventScroll: true });
   }
 
   show(item) {
+    if (this.item !== item && this.editor.isOpen) {
+      this.item = null; // nothing to preview on the way out
+      this.editor.close();
+    }
     this.item = item;
     $("#viewer").hidden = false;
     const before = $("#view-before");
@@ -72,6 +94,7 @@ export class Viewer {
 
   hide() {
     this.item = null;
+    this.editor.close();
     $("#viewer").hidden = true;
   }
 
@@ -80,7 +103,7 @@ export class Viewer {
     if (options.background === "image" && !this.bgImage) throw new Error("Choose a background image first.");
     return this.client.render({
       bytes: await item.file.arrayBuffer(),
-      mask: item.result.mask,
+      ...(await maskFields(item)),
       options,
       background: options.background === "image" ? this.bgImage : null,
       format,
@@ -96,7 +119,7 @@ export class Viewer {
     let blob;
     try {
       // The plain cutout is already there: no round trip for the default view.
-      if (opts.background === "transparent" && !opts.crop) blob = new Blob([item.result.png], { type: "image/png" });
+      if (opts.background === "transparent" && !opts.crop && !item.edits?.edited) blob = new Blob([item.result.png], { type: "image/png" });
       else {
         $("#viewer").dataset.busy = "true";
         const r = await this.#render(item, "png", PREVIEW_SIDE);

@@ -1,0 +1,144 @@
+// The editor's view: the cutout at the photo's full resolution in a canvas
+// (the photo's pixels with the mask as alpha), the original photo for
+// before/after, both moved by the shared zoom (ui/zoom.js), and an overlay
+// at screen resolution for the stroke under way and the brush's outline.
+
+import { SyncZoom } from "../ui/zoom.js";
+
+const $ = (sel, root) => root.querySelector(sel);
+
+const TINT = { erase: "rgb(214 40 40 / 0.35)", restore: "rgb(30 150 80 / 0.35)" };
+
+export class EditorView {
+  constructor(el, { pan, onZoom }) {
+    this.el = el;
+    this.canvas = $(".edit-canvas", el);
+    this.photoImg = $(".edit-photo", el);
+    this.overlay = $(".edit-overlay", el);
+    this.ctx = null;
+    this.photo = null; // ImageData of the photo
+    this.opaque = true;
+    this.path = null; // the stroke under way, in view pixels: {mode, points: [x, y, size, ...]}
+    this.cursor = null; // [x, y, size] in view pixels
+    this.zoom = new SyncZoom({ onChange: (z) => onZoom?.(z) });
+    this.zoom.add(el, { layers: [this.canvas, this.photoImg], pan });
+    new ResizeObserver(() => this.#sizeOverlay()).observe(el);
+  }
+
+  get scale() {
+    return this.zoom.scale;
+  }
+
+  // The photo (ImageData) and a URL the browser can show it from.
+  setPhoto(photo, url, opaque) {
+    this.photo = photo;
+    this.opaque = opaque;
+    this.canvas.width = photo.width;
+    this.canvas.height = photo.height;
+    this.ctx = this.canvas.getContext("2d");
+    this.photoImg.src = url;
+    this.zoom.setImageSize(photo.width, photo.height);
+    this.zoom.fit();
+    this.#sizeOverlay();
+  }
+
+  // Redraw the box [x0, y0, x1, y1) of the cutout from `mask`; with
+  // `cov` (the image's size) and `combine`, as the stroke under way would
+  // leave it.
+  paint(mask, box, cov = null, combine = null) {
+    const { width } = this.photo;
+    const [x0, y0, x1, y1] = box;
+    const bw = x1 - x0;
+    const out = new ImageData(bw, y1 - y0);
+    const dst = out.data;
+    const src = this.photo.data;
+    for (let y = y0, o = 0; y < y1; y++) {
+      let i = y * width + x0;
+      for (let x = x0, s = i * 4; x < x1; x++, i++, s += 4, o += 4) {
+        const m = cov && cov[i] ? combine(mask[i], cov[i]) : mask[i];
+        dst[o] = src[s];
+        dst[o + 1] = src[s + 1];
+        dst[o + 2] = src[s + 2];
+        dst[o + 3] = this.opaque ? m : (m * src[s + 3] + 127) / 255;
+      }
+    }
+    this.ctx.putImageData(out, x0, y0);
+  }
+
+  showOriginal(on) {
+    this.el.classList.toggle("show-original", on);
+  }
+
+  // Client coordinates -> image pixels, and image pixels per view pixel.
+  toImage(clientX, clientY) {
+    return this.zoom.toImage(this.el, clientX, clientY);
+  }
+
+  toView(clientX, clientY) {
+    const r = this.el.getBoundingClientRect();
+    return [clientX - r.left - this.el.clientLeft, clientY - r.top - this.el.clientTop];
+  }
+
+  // -- the overlay ---------------------------------------------------------
+
+  #sizeOverlay() {
+    const dpr = devicePixelRatio || 1;
+    this.overlay.width = Math.max(1, Math.round(this.el.clientWidth * dpr));
+    this.overlay.height = Math.max(1, Math.round(this.el.clientHeight * dpr));
+    this.#draw();
+  }
+
+  beginPath(mode) {
+    this.path = { mode, points: [] };
+  }
+
+  addToPath(x, y, size) {
+    this.path?.points.push(x, y, size);
+    this.#draw();
+  }
+
+  endPath() {
+    this.path = null;
+    this.#draw();
+  }
+
+  setCursor(cursor) {
+    this.cursor = cursor;
+    this.#draw();
+  }
+
+  #draw() {
+    const ctx = this.overlay.getContext("2d");
+    const dpr = devicePixelRatio || 1;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const p = this.path?.points;
+    if (p?.length) {
+      // The stroke as it happens, at screen resolution; the full-resolution
+      // mask catches up underneath.
+      ctx.strokeStyle = ctx.fillStyle = TINT[this.path.mode];
+      ctx.lineCap = ctx.lineJoin = "round";
+      ctx.beginPath();
+      ctx.arc(p[0], p[1], p[2] / 2, 0, 2 * Math.PI);
+      ctx.fill();
+      for (let i = 3; i < p.length; i += 3) {
+        ctx.lineWidth = p[i + 2];
+        ctx.beginPath();
+        ctx.moveTo(p[i - 3], p[i - 2]);
+        ctx.lineTo(p[i], p[i + 1]);
+        ctx.stroke();
+      }
+    }
+    if (this.cursor) {
+      const [x, y, size] = this.cursor;
+      ctx.lineWidth = 1;
+      for (const [colour, r] of [["rgb(0 0 0 / 0.7)", size / 2 + 0.5], ["rgb(255 255 255 / 0.9)", size / 2 - 0.5]]) {
+        ctx.strokeStyle = colour;
+        ctx.beginPath();
+        ctx.arc(x, y, Math.max(0.5, r), 0, 2 * Math.PI);
+        ctx.stroke();
+      }
+    }
+  }
+}
