@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
+import build
 from browser import IMAGE_TIMEOUT, READY_TIMEOUT, drop_files, wait_results
 from e2e.conftest import RequestLog
 from e2e.standin_site import make_standin_site, serve
@@ -87,8 +88,9 @@ def settled(page) -> None:
 def view_geometry(page) -> tuple[float, float, float]:
     """(left, top, scale): where image pixel (0, 0) is on the screen, and screen
     pixels per image pixel, read from the cutout's canvas as laid out."""
-    box = page.locator("#edit-view .edit-canvas").bounding_box()
-    return box["x"], box["y"], box["width"] / W
+    canvas = page.locator("#edit-view .edit-canvas")
+    box = canvas.bounding_box()
+    return box["x"], box["y"], box["width"] / canvas.evaluate("c => c.width")
 
 
 def to_screen(page, x: float, y: float) -> tuple[int, int]:
@@ -158,9 +160,20 @@ def export_mask(page) -> np.ndarray:
     return np.asarray(m)
 
 
-def segment_distance(a, b) -> np.ndarray:
+def shown_alpha(page) -> np.ndarray:
+    """The alpha of the cutout the editor shows, read back from its canvas."""
+    data, w, h = page.evaluate("""() => {
+        const c = document.querySelector("#edit-view .edit-canvas");
+        const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        const alpha = []; for (let i = 3; i < px.length; i += 4) alpha.push(px[i]);
+        return [alpha, c.width, c.height];
+    }""")
+    return np.asarray(data, np.uint8).reshape(h, w)
+
+
+def segment_distance(a, b, shape=(H, W)) -> np.ndarray:
     """Each pixel centre's distance to the segment a-b (image pixels)."""
-    yy, xx = np.mgrid[0:H, 0:W] + 0.5
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]] + 0.5
     (ax, ay), (bx, by) = a, b
     dx, dy = bx - ax, by - ay
     t = np.clip(((xx - ax) * dx + (yy - ay) * dy) / max(dx * dx + dy * dy, 1e-12), 0, 1)
@@ -412,9 +425,10 @@ def test_touch_one_finger_erases_two_fingers_pan_and_zoom_without_painting(phone
     before = ((mid[0] - left) / scale, (mid[1] - top) / scale)
     after = ((mid[0] + 30 - left2) / scale2, (mid[1] - top2) / scale2)
     assert np.allclose(before, after, atol=1.0)
-    # ...and painted nothing.
+    # ...and painted nothing, in the mask or on the screen.
     assert page.is_disabled("#edit-redo")
     assert (export_mask(page) == painted).all()
+    assert (shown_alpha(page) == painted).all()
     page.tap("#edit-undo")
     settled(page)
     assert (export_mask(page) == engine).all()  # one stroke, undone
@@ -458,3 +472,50 @@ def test_the_arenas_use_brings_its_result_into_the_app_ready_to_edit(page, conte
     a, b = drag(page, (70, 150), (230, 150))
     assert (export_mask(page)[150, 100:200] == 0).all()
     assert log.outside() == []
+
+
+def test_a_new_user_fixes_a_real_engines_cutout_of_a_sample(page, site_url, requests_log):
+    """As a new user would: a sample cut out by the real Lightweight engine,
+    which keeps a scrap of background by the cat's ear in a half-transparent
+    haze. A click removes the scrap, a stroke clears the haze beside it, a
+    stroke too many is undone, and the PNG that downloads is the fixed cutout."""
+    page.goto(f"{site_url}samples.html")
+    page.locator("li", has_text="Chelsea").get_by_text("Open in the app").click()
+    page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
+    (item,) = wait_results(page, 1)
+    assert item.get_attribute("data-state") == "done"
+    engine = export_mask(page)
+    shape = engine.shape
+    photo = np.asarray(Image.open(build.DIST / "samples" / "chelsea.png").convert("RGB"))
+    labels, _ = ndimage.label(engine >= 128)
+    sizes = np.bincount(labels.ravel())
+    scrap = labels == labels[4, 384]  # by the right ear, apart from the cat
+    assert 20 < scrap.sum() < 1000 and sizes[labels[150, 185]] > 100_000
+
+    open_editor(page)
+    choose_tool(page, "remove")
+    click_at(page, 384.5, 4.5)
+    choose_tool(page, "erase")
+    a, b = drag(page, (405, 10), (440, 200))
+    radius = int(page.input_value("#edit-size")) / 2 / view_geometry(page)[2]
+    choose_tool(page, "restore")
+    drag(page, (100, 40), (300, 40))  # one too many
+    page.keyboard.press("Control+z")
+    settled(page)
+
+    cut = export_rgba(page)
+    alpha = cut[..., 3]
+    d = segment_distance(a, b, shape)
+    # The scrap is gone, with its soft rim: the half-transparent pixels next to
+    # it, up to rimDepth() = 2 steps out (web/client/editor/regions.js).
+    near_scrap = scrap.copy()
+    for _ in range(2):
+        near_scrap |= ndimage.binary_dilation(near_scrap) & (engine > 0) & (engine < 128)
+    assert (alpha[near_scrap] == 0).all()
+    assert (alpha[d <= radius - 1] == 0).all()  # the haze under the stroke is gone
+    untouched = ~near_scrap & (d >= radius)
+    assert (alpha[untouched] == engine[untouched]).all()  # the rest is the engine's
+    visible = alpha > 0
+    assert (cut[..., :3][visible] == photo[visible]).all()  # with the photo's own colours
+    print(f"\nChelsea, Lightweight: the scrap ({scrap.sum()} px) removed with one click; "
+          f"{int((engine[d <= radius - 1] > 0).sum())} hazy pixels cleared by one stroke")
