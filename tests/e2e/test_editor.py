@@ -519,3 +519,109 @@ def test_a_new_user_fixes_a_real_engines_cutout_of_a_sample(page, site_url, requ
     assert (cut[..., :3][visible] == photo[visible]).all()  # with the photo's own colours
     print(f"\nChelsea, Lightweight: the scrap ({scrap.sum()} px) removed with one click; "
           f"{int((engine[d <= radius - 1] > 0).sum())} hazy pixels cleared by one stroke")
+
+
+def view_colour(page, x: float, y: float) -> tuple[int, int, int]:
+    """The colour on the screen at image point (x, y) of the editor's view."""
+    sx, sy = to_screen(page, x, y)
+    box = page.locator("#edit-view").bounding_box()
+    shot = np.asarray(Image.open(io.BytesIO(page.locator("#edit-view").screenshot())).convert("RGB"))
+    return tuple(int(v) for v in shot[round(sy - box["y"]), round(sx - box["x"])])
+
+
+def test_zoom_pan_and_before_after_never_paint(app):
+    cut_out(app, [("scene.png", scene())])
+    engine = export_mask(app)
+    open_editor(app)
+    in_sight(app)
+    # Before/after: B (or the Original button) shows the photo, blue where the cutout is clear.
+    assert view_colour(app, 300, 250)[2] < 200 or view_colour(app, 300, 250)[0] > 150  # the checkerboard
+    app.keyboard.press("b")
+    assert app.get_attribute("#edit-original", "aria-pressed") == "true"
+    r, g, b = view_colour(app, 300, 250)
+    assert b > 200 and r < 60  # the original's blue
+    app.click("#edit-original")
+    assert app.get_attribute("#edit-original", "aria-pressed") == "false"
+
+    # 100%: one image pixel per screen pixel; Fit: the whole image in the view.
+    app.click("[data-edit-zoom='1']")
+    assert view_geometry(app)[2] == pytest.approx(1.0)
+    assert app.inner_text("#edit-zoom-level") == "100%"
+    app.click("[data-edit-zoom=fit]")
+    fit = view_geometry(app)
+    view = app.locator("#edit-view").bounding_box()
+    assert fit[2] == pytest.approx(min(view["width"] / W, view["height"] / H), rel=0.01)
+    assert app.inner_text("#edit-zoom-level").startswith("Fit")
+
+    # The wheel zooms about the pointer.
+    in_sight(app)
+    sx, sy = to_screen(app, 150, 150)
+    app.mouse.move(sx, sy)
+    app.mouse.wheel(0, -300)
+    app.wait_for_function("() => !document.querySelector('#edit-zoom-level').textContent.startsWith('Fit')")
+    zoomed = view_geometry(app)
+    assert zoomed[2] > fit[2]
+    assert np.allclose(to_image(app, sx, sy), (150, 150), atol=1)
+
+    # Drag with Space held, and with the middle button: a pan, no paint.
+    app.keyboard.down(" ")
+    app.mouse.move(sx, sy)
+    app.mouse.down()
+    app.mouse.move(sx - 40, sy - 20, steps=5)
+    app.mouse.up()
+    app.keyboard.up(" ")
+    panned = view_geometry(app)
+    assert panned[0] == pytest.approx(zoomed[0] - 40, abs=1) and panned[1] == pytest.approx(zoomed[1] - 20, abs=1)
+    app.mouse.move(sx, sy)
+    app.mouse.down(button="middle")
+    app.mouse.move(sx + 30, sy, steps=5)
+    app.mouse.up(button="middle")
+    assert view_geometry(app)[0] == pytest.approx(panned[0] + 30, abs=1)
+    # Arrow keys pan too, from the view.
+    app.focus("#edit-view")
+    app.keyboard.press("ArrowLeft")
+    assert view_geometry(app)[0] == pytest.approx(panned[0] + 70, abs=1)
+    settled(app)
+    assert app.is_disabled("#edit-undo")
+    assert (export_mask(app) == engine).all()
+    assert (shown_alpha(app) == engine).all()
+
+    # E and R switch the brush; [ and ] size it; Escape leaves.
+    app.keyboard.press("r")
+    assert app.is_checked("input[name=edit-tool][value=restore]")
+    app.keyboard.press("e")
+    assert app.is_checked("input[name=edit-tool][value=erase]")
+    size = int(app.input_value("#edit-size"))
+    app.keyboard.press("[")
+    assert int(app.input_value("#edit-size")) < size
+    app.keyboard.press("Escape")
+    app.wait_for_selector("#editor", state="hidden")
+    assert app.is_visible("#compare")
+
+
+def test_a_pen_paints_as_wide_as_its_pressure(app):
+    cut_out(app, [("scene.png", scene())])
+    engine = export_mask(app)
+    open_editor(app)
+    brush_size(app, 50)
+    in_sight(app)
+    radius = 50 / 2 / view_geometry(app)[2]
+    cdp = app.context.new_cdp_session(app)
+    (ax, ay), (bx, by) = to_screen(app, 70, 150), to_screen(app, 230, 150)
+
+    def pen(kind, x, y, force, buttons=1):
+        cdp.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons,
+                                              "clickCount": 1, "pointerType": "pen", "force": force})
+
+    pen("mouseMoved", ax, ay, 0, buttons=0)
+    pen("mousePressed", ax, ay, 0.4)
+    for i in range(1, 11):
+        pen("mouseMoved", ax + (bx - ax) * i / 10, ay, 0.4)
+    pen("mouseReleased", bx, by, 0, buttons=0)
+    settled(app)
+    d = segment_distance(to_image(app, ax, ay), to_image(app, bx, by))
+    pressed = 0.4 * radius
+    after = export_mask(app)
+    assert (d <= pressed - 1 - 1e-6).sum() > 500
+    assert (after[d <= pressed - 1 - 1e-6] == 0).all()
+    assert (after[d >= pressed + 1e-6] == engine[d >= pressed + 1e-6]).all()  # narrower than the brush

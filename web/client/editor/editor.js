@@ -344,10 +344,13 @@ export class Editor {
     const z = this.view.zoom;
     switch (name) {
       case "undo":
+        this.#cancel(); // a stroke under way is dropped, not undone later
         return this.#queue((edits) => edits.undo(), { what: "undo" });
       case "redo":
+        this.#cancel();
         return this.#queue((edits) => edits.redo(), { what: "redo" });
       case "reset":
+        this.#cancel();
         return this.#commit({ kind: "reset" }, {});
       case "original": {
         const on = !this.view.el.classList.contains("show-original");

@@ -27,6 +27,7 @@ export class EditorInput {
     this.active = null; // {id, x, y, moved}: the pointer painting
     this.fingers = new Set();
     this.space = false; // Space held: the primary button pans
+    this.over = false; // the pointer is over the view
     this.enabled = false;
     this.#wire();
   }
@@ -74,7 +75,11 @@ export class EditorInput {
       if (Math.hypot(e.clientX - this.active.x, e.clientY - this.active.y) > CLICK_SLOP) this.active.moved = true;
       this.handlers.move(points);
     });
-    v.addEventListener("pointerleave", (e) => e.pointerType !== "touch" && this.handlers.hover(null));
+    v.addEventListener("pointerenter", () => (this.over = true));
+    v.addEventListener("pointerleave", (e) => {
+      this.over = false;
+      if (e.pointerType !== "touch") this.handlers.hover(null);
+    });
     const up = (e) => {
       this.fingers.delete(e.pointerId);
       if (this.active?.id !== e.pointerId) return;
@@ -90,7 +95,9 @@ export class EditorInput {
 
     document.addEventListener("keydown", (e) => {
       if (!this.enabled || typing(e.target)) return;
-      if (e.key === " " && !e.target.closest?.("button, input, label, select, summary, a")) {
+      // Space pans while the pointer is over the view (then a focused button
+      // is not pressed by it), or when the view itself has the focus.
+      if (e.key === " " && (this.over || e.target === this.view)) {
         this.space = true;
         this.view.classList.add("panning");
         e.preventDefault();

@@ -1,13 +1,15 @@
 // The editor's view: the cutout at the photo's full resolution in a canvas
 // (the photo's pixels with the mask as alpha), the original photo for
-// before/after, both moved by the shared zoom (ui/zoom.js), and an overlay
-// at screen resolution for the stroke under way and the brush's outline.
+// before/after, both moved by the shared zoom (ui/zoom.js), an overlay at
+// screen resolution for the stroke under way, and the brush's outline.
 
 import { SyncZoom } from "../ui/zoom.js";
 
 const $ = (sel, root) => root.querySelector(sel);
 
-const TINT = { erase: "rgb(214 40 40 / 0.35)", restore: "rgb(30 150 80 / 0.35)" };
+// The stroke under way is drawn opaque; the overlay's own opacity (CSS)
+// tints it evenly, however its pieces overlap.
+const TINT = { erase: "rgb(214 40 40)", restore: "rgb(30 150 80)" };
 
 export class EditorView {
   constructor(el, { pan, onZoom }) {
@@ -15,14 +17,17 @@ export class EditorView {
     this.canvas = $(".edit-canvas", el);
     this.photoImg = $(".edit-photo", el);
     this.overlay = $(".edit-overlay", el);
+    this.ring = $(".edit-cursor", el);
     this.ctx = null;
     this.photo = null; // ImageData of the photo
     this.opaque = true;
     this.path = null; // the stroke under way, in view pixels: {mode, points: [x, y, size, ...]}
-    this.cursor = null; // [x, y, size] in view pixels
     this.zoom = new SyncZoom({ onChange: (z) => onZoom?.(z) });
     this.zoom.add(el, { layers: [this.canvas, this.photoImg], pan });
-    new ResizeObserver(() => this.#sizeOverlay()).observe(el);
+    new ResizeObserver(() => {
+      if (this.zoom.fitted) this.zoom.fit();
+      this.#sizeOverlay();
+    }).observe(el);
   }
 
   get scale() {
@@ -93,8 +98,10 @@ export class EditorView {
   }
 
   addToPath(x, y, size) {
-    this.path?.points.push(x, y, size);
-    this.#draw();
+    if (!this.path) return;
+    const p = this.path.points;
+    p.push(x, y, size);
+    this.#drawPiece(p.length / 3 - 1); // only the new piece: the overlay keeps the rest
   }
 
   endPath() {
@@ -102,43 +109,43 @@ export class EditorView {
     this.#draw();
   }
 
+  // The brush's outline at [x, y] (view pixels) with its diameter, or none.
   setCursor(cursor) {
-    this.cursor = cursor;
-    this.#draw();
+    this.ring.hidden = !cursor;
+    if (!cursor) return;
+    const [x, y, size] = cursor;
+    this.ring.style.width = this.ring.style.height = `${size}px`;
+    this.ring.style.transform = `translate(${x - size / 2}px, ${y - size / 2}px)`;
   }
 
+  // The stroke as it happens, at screen resolution; the full-resolution mask
+  // catches up underneath.
   #draw() {
     const ctx = this.overlay.getContext("2d");
-    const dpr = devicePixelRatio || 1;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
+    const n = this.path ? this.path.points.length / 3 : 0;
+    for (let i = 0; i < n; i++) this.#drawPiece(i);
+  }
+
+  // The n-th piece of the path: its first point as a dot, then each segment.
+  #drawPiece(n) {
+    const ctx = this.overlay.getContext("2d");
+    const dpr = devicePixelRatio || 1;
+    const p = this.path.points;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const p = this.path?.points;
-    if (p?.length) {
-      // The stroke as it happens, at screen resolution; the full-resolution
-      // mask catches up underneath.
-      ctx.strokeStyle = ctx.fillStyle = TINT[this.path.mode];
-      ctx.lineCap = ctx.lineJoin = "round";
-      ctx.beginPath();
+    ctx.strokeStyle = ctx.fillStyle = TINT[this.path.mode];
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.beginPath();
+    if (n === 0) {
       ctx.arc(p[0], p[1], p[2] / 2, 0, 2 * Math.PI);
       ctx.fill();
-      for (let i = 3; i < p.length; i += 3) {
-        ctx.lineWidth = p[i + 2];
-        ctx.beginPath();
-        ctx.moveTo(p[i - 3], p[i - 2]);
-        ctx.lineTo(p[i], p[i + 1]);
-        ctx.stroke();
-      }
+      return;
     }
-    if (this.cursor) {
-      const [x, y, size] = this.cursor;
-      ctx.lineWidth = 1;
-      for (const [colour, r] of [["rgb(0 0 0 / 0.7)", size / 2 + 0.5], ["rgb(255 255 255 / 0.9)", size / 2 - 0.5]]) {
-        ctx.strokeStyle = colour;
-        ctx.beginPath();
-        ctx.arc(x, y, Math.max(0.5, r), 0, 2 * Math.PI);
-        ctx.stroke();
-      }
-    }
+    const i = n * 3;
+    ctx.lineWidth = p[i + 2];
+    ctx.moveTo(p[i - 3], p[i - 2]);
+    ctx.lineTo(p[i], p[i + 1]);
+    ctx.stroke();
   }
 }

@@ -19,7 +19,7 @@ export class Viewer {
     this.bgImage = null; // ArrayBuffer of the picked background image
     this.previewURL = null;
     this.renderToken = 0;
-    this.editor = new Editor({ client, onClose: () => this.#editorClosed() });
+    this.editor = new Editor({ client, onClose: (item) => this.#editorClosed(item) });
     this.#wire();
   }
 
@@ -67,8 +67,10 @@ export class Viewer {
     this.editor.open(this.item);
   }
 
-  #editorClosed() {
+  #editorClosed(item) {
     $("#viewer").classList.remove("editing");
+    // The queue shows which images carry edits.
+    item?.el?.classList.toggle("edited", !!item.edits?.edited);
     this.preview();
     $("#edit-open").focus({ preventScroll: true });
   }
