@@ -221,28 +221,20 @@ def test_undo_and_redo_step_through_the_strokes_and_reset_returns_the_engines_ma
     two = export_mask(app)
     assert (one != engine).sum() > 1000 and (two != one).sum() > 1000
 
-    app.click("#edit-undo")
-    settled(app)
-    assert (export_mask(app) == one).all()
-    app.keyboard.press("Control+z")
-    settled(app)
-    assert (export_mask(app) == engine).all()
-    assert app.is_disabled("#edit-undo")
-    app.click("#edit-redo")
-    settled(app)
-    assert (export_mask(app) == one).all()
-    app.keyboard.press("Control+Shift+z")
-    settled(app)
-    assert (export_mask(app) == two).all()
-    assert app.is_disabled("#edit-redo")
-
-    # Reset: the engine's mask, bit for bit; and it can be undone, so no edit is lost.
-    app.click("#edit-reset")
-    settled(app)
-    assert (export_mask(app) == engine).all()
-    app.keyboard.press("Control+z")
-    settled(app)
-    assert (export_mask(app) == two).all()
+    # Each step by a button or its key; each time the download is that state.
+    for how, expected in [("#edit-undo", one), ("Control+z", engine), ("#edit-redo", one),
+                          ("Control+Shift+z", two), ("#edit-reset", engine), ("Control+z", two)]:
+        if how.startswith("#"):
+            app.click(how)
+        else:
+            app.keyboard.press(how)
+        settled(app)
+        assert (export_mask(app) == expected).all(), how
+        if expected is engine and how != "#edit-reset":
+            assert app.is_disabled("#edit-undo")
+        if how == "Control+Shift+z":
+            assert app.is_disabled("#edit-redo")
+    # (Reset gave the engine's mask bit for bit, and could be undone: no edit is lost.)
 
     # A new stroke after an undo drops what could have been redone.
     app.click("#edit-undo")

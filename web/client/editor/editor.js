@@ -9,7 +9,7 @@
 import { editsOf } from "./edits.js";
 import { EditorInput } from "./input.js";
 import { EditorPanel } from "./panel.js";
-import { decodePhoto, hasAlpha } from "./pixels.js";
+import { decodePhoto } from "./pixels.js";
 import { erase, paintPiece, restore, union } from "./raster.js";
 import { EditorView } from "./view.js";
 
@@ -115,7 +115,7 @@ export class Editor {
     if (token !== this.token) return;
     if (this.photoURL) URL.revokeObjectURL(this.photoURL);
     this.photoURL = URL.createObjectURL(blob);
-    this.view.setPhoto(photo, this.photoURL, !hasAlpha(photo.data));
+    this.view.setPhoto(photo, this.photoURL);
     this.photoOf = item;
     if (this.coverage?.length !== width * height) this.coverage = new Uint8Array(width * height);
   }

@@ -35,9 +35,3 @@ export async function decodePhoto(blob, width, height) {
     return null;
   }
 }
-
-// Whether any pixel of an RGBA buffer is less than opaque.
-export function hasAlpha(rgba) {
-  for (let i = 3; i < rgba.length; i += 4) if (rgba[i] !== 255) return true;
-  return false;
-}

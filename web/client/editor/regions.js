@@ -34,75 +34,90 @@ class Stack {
   }
 }
 
-// Mark with `label` the part holding pixel i (which must be a subject pixel
-// not yet marked); `marks` is a zeroed work buffer of the mask's size.
+// Mark with `label` the part holding pixel `start` (a subject pixel not yet
+// marked); `marks` is a zeroed work buffer of the mask's size. With `edge`
+// (a Stack), the soft pixels touching the part (0 < mask < SUBJECT) are
+// marked too and pushed there: the first step of its rim, found on the way.
 // Returns the part's box [x0, y0, x1, y1).
-function fill(mask, marks, width, height, i, label) {
-  const inside = (j) => mask[j] >= SUBJECT && marks[j] === 0;
+function fill(mask, marks, width, height, start, label, edge = null) {
   const stack = new Stack();
-  stack.push(i);
+  stack.push(start);
+  const touch = (k) => {
+    const v = mask[k];
+    if (v > 0 && v < SUBJECT && marks[k] === 0) {
+      marks[k] = label;
+      edge.push(k);
+    }
+  };
   let [bx0, by0, bx1, by1] = [width, height, 0, 0];
   while (stack.length) {
     const j = stack.pop();
-    if (!inside(j)) continue;
+    if (mask[j] < SUBJECT || marks[j] !== 0) continue;
     const y = (j / width) | 0;
     const row = y * width;
     let l = j - row;
     let r = l;
-    while (l > 0 && inside(row + l - 1)) l--;
-    while (r < width - 1 && inside(row + r + 1)) r++;
+    while (l > 0 && mask[row + l - 1] >= SUBJECT && marks[row + l - 1] === 0) l--;
+    while (r < width - 1 && mask[row + r + 1] >= SUBJECT && marks[row + r + 1] === 0) r++;
     marks.fill(label, row + l, row + r + 1);
+    if (edge && l > 0) touch(row + l - 1);
+    if (edge && r < width - 1) touch(row + r + 1);
     bx0 = Math.min(bx0, l);
     bx1 = Math.max(bx1, r + 1);
     by0 = Math.min(by0, y);
     by1 = Math.max(by1, y + 1);
-    for (const ny of [y - 1, y + 1]) {
+    // The rows above and below: one seed for each run of subject pixels.
+    for (let ny = y - 1; ny <= y + 1; ny += 2) {
       if (ny < 0 || ny >= height) continue;
-      const nrow = ny * width;
       let run = false;
-      for (let x = l; x <= r; x++) {
-        const ok = inside(nrow + x);
-        if (ok && !run) stack.push(nrow + x);
-        run = ok;
+      for (let k = ny * width + l, end = ny * width + r; k <= end; k++) {
+        const v = mask[k];
+        if (v >= SUBJECT && marks[k] === 0) {
+          if (!run) stack.push(k);
+          run = true;
+          continue;
+        }
+        run = false;
+        if (edge !== null && v > 0 && v < SUBJECT && marks[k] === 0) {
+          marks[k] = label;
+          edge.push(k);
+        }
       }
     }
   }
   return [bx0, by0, bx1, by1];
 }
 
-// Mark with `label` the soft rim around the pixels marked `label` in `box`:
-// pixels with 0 < mask < SUBJECT reached from them in at most `depth` steps.
-// Returns the grown box.
-function rim(mask, marks, width, height, box, label, depth) {
-  let frontier = new Stack();
-  const [x0, y0, x1, y1] = box;
-  // Start from the pixels on the part's border only: a large part's inside
-  // would fill the queue for nothing.
-  const outside = (k) => marks[k] !== label;
-  for (let y = y0; y < y1; y++) {
-    for (let x = x0, j = y * width + x0; x < x1; x++, j++) {
-      if (marks[j] !== label) continue;
-      if ((x > 0 && outside(j - 1)) || (x < width - 1 && outside(j + 1)) || (y > 0 && outside(j - width)) || (y < height - 1 && outside(j + width)))
-        frontier.push(j);
-    }
-  }
+// Grow the rim from its first step (`edge`, marked `label`) to `depth`
+// steps: soft pixels reached through soft pixels. Returns `box` grown to
+// hold the rim.
+function rim(mask, marks, width, box, label, depth, edge) {
   let [bx0, by0, bx1, by1] = box;
-  for (let step = 0; step < depth && frontier.length; step++) {
+  const grow = (k) => {
+    const x = k % width;
+    const y = (k / width) | 0;
+    bx0 = Math.min(bx0, x);
+    bx1 = Math.max(bx1, x + 1);
+    by0 = Math.min(by0, y);
+    by1 = Math.max(by1, y + 1);
+  };
+  for (let i = 0; i < edge.length; i++) grow(edge.data[i]);
+  let frontier = edge;
+  for (let step = 1; step < depth && frontier.length; step++) {
     const next = new Stack();
     while (frontier.length) {
       const j = frontier.pop();
       const x = j % width;
-      for (const k of [x > 0 ? j - 1 : -1, x < width - 1 ? j + 1 : -1, j - width, j + width]) {
-        if (k < 0 || k >= mask.length || marks[k] !== 0 || mask[k] === 0 || mask[k] >= SUBJECT) continue;
+      const step = (k) => {
+        if (marks[k] !== 0 || mask[k] === 0 || mask[k] >= SUBJECT) return;
         marks[k] = label;
         next.push(k);
-        const kx = k % width;
-        const ky = (k / width) | 0;
-        bx0 = Math.min(bx0, kx);
-        bx1 = Math.max(bx1, kx + 1);
-        by0 = Math.min(by0, ky);
-        by1 = Math.max(by1, ky + 1);
-      }
+        grow(k);
+      };
+      if (x > 0) step(j - 1);
+      if (x < width - 1) step(j + 1);
+      if (j >= width) step(j - width);
+      if (j + width < mask.length) step(j + width);
     }
     frontier = next;
   }
@@ -119,15 +134,16 @@ export function partToDrop(mask, marks, width, height, x, y, mode) {
   const at = y * width + x;
   if (x < 0 || y < 0 || x >= width || y >= height || mask[at] < SUBJECT) return null;
   const depth = rimDepth(width, height);
-  if (mode === "remove") return rim(mask, marks, width, height, fill(mask, marks, width, height, at, DROP), DROP, depth);
+  const edge = new Stack();
+  if (mode === "remove") return rim(mask, marks, width, fill(mask, marks, width, height, at, DROP, edge), DROP, depth, edge);
   fill(mask, marks, width, height, at, 1);
   let box = null;
   for (let j = 0; j < mask.length; j++) {
     if (mask[j] < SUBJECT || marks[j] !== 0) continue;
-    const b = fill(mask, marks, width, height, j, DROP);
+    const b = fill(mask, marks, width, height, j, DROP, edge);
     box = box ? [Math.min(box[0], b[0]), Math.min(box[1], b[1]), Math.max(box[2], b[2]), Math.max(box[3], b[3])] : b;
   }
-  return box && rim(mask, marks, width, height, box, DROP, depth);
+  return box && rim(mask, marks, width, box, DROP, depth, edge);
 }
 
 export { DROP };

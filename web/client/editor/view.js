@@ -19,8 +19,11 @@ export class EditorView {
     this.overlay = $(".edit-overlay", el);
     this.ring = $(".edit-cursor", el);
     this.ctx = null;
-    this.photo = null; // ImageData of the photo
-    this.opaque = true;
+    // ImageData of the photo at full size: its colours are the photo's, its
+    // alpha what the view shows (the mask, times the photo's own alpha), so
+    // a repaint writes one byte a pixel and copies only the box it changed.
+    this.photo = null;
+    this.photoAlpha = null; // the photo's own alpha, where it has one
     this.path = null; // the stroke under way, in view pixels: {mode, points: [x, y, size, ...]}
     this.zoom = new SyncZoom({ onChange: (z) => onZoom?.(z) });
     this.zoom.add(el, { layers: [this.canvas, this.photoImg], pan });
@@ -34,10 +37,18 @@ export class EditorView {
     return this.zoom.scale;
   }
 
-  // The photo (ImageData) and a URL the browser can show it from.
-  setPhoto(photo, url, opaque) {
+  // The photo (ImageData, which the view then owns) and a URL the browser
+  // can show it from.
+  setPhoto(photo, url) {
     this.photo = photo;
-    this.opaque = opaque;
+    this.photoAlpha = null;
+    const rgba = photo.data;
+    for (let i = 3; i < rgba.length; i += 4) {
+      if (rgba[i] === 255) continue;
+      this.photoAlpha = new Uint8Array(photo.width * photo.height);
+      for (let j = 0, k = 3; j < this.photoAlpha.length; j++, k += 4) this.photoAlpha[j] = rgba[k];
+      break;
+    }
     this.canvas.width = photo.width;
     this.canvas.height = photo.height;
     this.ctx = this.canvas.getContext("2d");
@@ -51,23 +62,17 @@ export class EditorView {
   // `cov` (the image's size) and `combine`, as the stroke under way would
   // leave it.
   paint(mask, box, cov = null, combine = null) {
-    const { width } = this.photo;
+    const { width, data } = this.photo;
+    const own = this.photoAlpha;
     const [x0, y0, x1, y1] = box;
-    const bw = x1 - x0;
-    const out = new ImageData(bw, y1 - y0);
-    const dst = out.data;
-    const src = this.photo.data;
-    for (let y = y0, o = 0; y < y1; y++) {
+    for (let y = y0; y < y1; y++) {
       let i = y * width + x0;
-      for (let x = x0, s = i * 4; x < x1; x++, i++, s += 4, o += 4) {
+      for (let x = x0, a = i * 4 + 3; x < x1; x++, i++, a += 4) {
         const m = cov && cov[i] ? combine(mask[i], cov[i]) : mask[i];
-        dst[o] = src[s];
-        dst[o + 1] = src[s + 1];
-        dst[o + 2] = src[s + 2];
-        dst[o + 3] = this.opaque ? m : (m * src[s + 3] + 127) / 255;
+        data[a] = own ? (m * own[i] + 127) / 255 : m;
       }
     }
-    this.ctx.putImageData(out, x0, y0);
+    this.ctx.putImageData(this.photo, 0, 0, x0, y0, x1 - x0, y1 - y0);
   }
 
   showOriginal(on) {
