@@ -218,6 +218,12 @@ def main(argv=None) -> int:
                 note(f"export JPEG on a colour ({label})", export(page, "jpeg"))
                 page.check("input[name=bg][value=transparent]")
 
+        # What editing in the worker would add to every stroke, at the least:
+        # the 12 MP mask copied across (a structured clone, as postMessage makes).
+        for _ in range(args.runs):
+            note("page: a 12 MP mask copied as postMessage copies it (structuredClone)", page.evaluate(
+                """(n) => { const a = new Uint8Array(n).fill(7); const t0 = performance.now();
+                            structuredClone(a); return performance.now() - t0; }""", w * h))
         # What a raw mask saves: the same mask PNG-encoded by the page.
         for _ in range(args.runs):
             note("page: a 12 MP mask PNG-encoded (OffscreenCanvas.convertToBlob)", page.evaluate(
