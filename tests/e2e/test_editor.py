@@ -617,3 +617,43 @@ def test_a_pen_paints_as_wide_as_its_pressure(app):
     assert (d <= pressed - 1 - 1e-6).sum() > 500
     assert (after[d <= pressed - 1 - 1e-6] == 0).all()
     assert (after[d >= pressed + 1e-6] == engine[d >= pressed + 1e-6]).all()  # narrower than the brush
+
+
+def test_edits_replay_on_a_new_base_mask(app):
+    """When the result view replaces an image's mask (a refined one, say), the
+    edits replay on the new mask: none is lost, and Reset gives the new one.
+    The editor's own module, run in the page on two masks it makes."""
+    masks = app.evaluate("""async () => {
+        const { Edits } = await import("./client/editor/edits.js");
+        const png = async (draw) => {
+            const c = new OffscreenCanvas(64, 48);
+            const ctx = c.getContext("2d");
+            ctx.fillStyle = "#000"; ctx.fillRect(0, 0, 64, 48);
+            ctx.fillStyle = "#fff"; draw(ctx);
+            return (await c.convertToBlob({ type: "image/png" })).arrayBuffer();
+        };
+        const item = { result: { width: 64, height: 48, mask: await png((ctx) => ctx.fillRect(0, 0, 32, 48)) } };
+        const edits = new Edits(item);
+        const out = [];
+        const take = async () => out.push(Array.from(await edits.exportMask()));
+        await edits.run((e) => e.push({ kind: "stroke", mode: "erase", softness: 0, box: [5, 19, 59, 29],
+                                         points: Float64Array.of(10, 24, 5, 54, 24, 5) }));
+        await take();
+        item.result.mask = await png((ctx) => ctx.fillRect(0, 0, 64, 48));  // a new base: all subject
+        await take();
+        await edits.run((e) => e.push({ kind: "reset" }));
+        await take();
+        await edits.run((e) => e.undo());
+        await take();
+        return out;
+    }""")
+    first, rebased, reset, undone = (np.asarray(m, np.uint8).reshape(48, 64) for m in masks)
+    d = segment_distance((10, 24), (54, 24), (48, 64))
+    path, clear = d <= 4 - 1e-6, d >= 5 + 1e-6
+    old = np.zeros((48, 64), np.uint8)
+    old[:, :32] = 255
+    new = np.full((48, 64), 255, np.uint8)
+    assert (first[path] == 0).all() and (first[clear] == old[clear]).all()
+    assert (rebased[path] == 0).all() and (rebased[clear] == new[clear]).all()  # the stroke, on the new base
+    assert (reset == new).all()
+    assert (undone == rebased).all()
