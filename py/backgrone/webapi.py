@@ -9,9 +9,10 @@ from __future__ import annotations
 import io
 import time
 
+import numpy as np
 from PIL import Image
 
-from . import arena, compose, foreground, imageio
+from . import arena, compose, edgebrush, foreground, imageio
 from .refine import network_scale
 from .engines import get_engine
 from .errors import BackgroneError, ImageError
@@ -95,18 +96,33 @@ def _fit(img: Image.Image, max_side: int | None) -> Image.Image:
     return img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
-def render(original, mask_png, options: dict, background, fmt: str, max_side: int | None = None) -> dict:
+def _render_mask(data, size) -> Image.Image:
+    """The mask `render` was given: a greyscale PNG, or with `size` (w, h) its
+    raw 8-bit pixels, row by row (an edited mask: no PNG encoding on the page)."""
+    if size is None:
+        mask = Image.open(io.BytesIO(_bytes(data)))
+        mask.load()
+        return mask
+    w, h = (int(v) for v in size)
+    raw = _bytes(data)
+    if w <= 0 or h <= 0 or len(raw) != w * h:
+        raise ImageError("The edited mask does not belong to this image.")
+    return Image.frombytes("L", (w, h), raw)
+
+
+def render(original, mask_png, options: dict, background, fmt: str, max_side: int | None = None,
+           mask_size=None) -> dict:
     """The photo on a chosen background, cropped or not, encoded as `fmt`
     ("png", "webp", "jpeg" or "mask"). `max_side` scales it down first, for
     previews. options["decontaminate"]: the subject's own colours under its
-    soft edges (backgrone.foreground). Stateless: the page keeps the file and
-    the mask it shows, so the worker holds no image between requests."""
+    soft edges (backgrone.foreground). `mask_size` says the mask is raw
+    pixels (see _render_mask). Stateless: the page keeps the file and the
+    mask it shows, so the worker holds no image between requests."""
     from pyodide.ffi import to_js
 
     try:
         decoded = imageio.decode(_bytes(original))
-        mask = Image.open(io.BytesIO(_bytes(mask_png)))
-        mask.load()
+        mask = _render_mask(mask_png, mask_size)
         if mask.mode != "L" or mask.size != decoded.size:
             raise ImageError("The stored mask does not belong to this image.")
         picked = imageio.decode(_bytes(background)).rgb if background is not None else None
@@ -124,6 +140,21 @@ def render(original, mask_png, options: dict, background, fmt: str, max_side: in
     except BackgroneError as exc:
         return {"ok": False, "code": exc.code, "message": str(exc)}
     return {"ok": True, "bytes": to_js(data), "mime": mime}
+
+
+def refine_stroke(rgba, painted, width: int, height: int, brush_radius: float) -> dict:
+    """The edge-aware brush (edgebrush.refine) on a crop around one stroke:
+    `rgba` the photo's pixels (4 bytes each, as a canvas gives them),
+    `painted` the mask with the stroke applied plainly (1 byte each)."""
+    from pyodide.ffi import to_js
+
+    w, h = int(width), int(height)
+    pixels = np.frombuffer(_bytes(rgba), np.uint8)
+    mask = np.frombuffer(_bytes(painted), np.uint8)
+    if w <= 0 or h <= 0 or pixels.size != w * h * 4 or mask.size != w * h:
+        return {"ok": False, "code": "bad-options", "message": "The stroke's crop has the wrong size."}
+    out = edgebrush.refine(pixels.reshape(h, w, 4)[:, :, :3], mask.reshape(h, w), brush_radius)
+    return {"ok": True, "mask": to_js(out.tobytes())}
 
 
 def make_zip(entries) -> dict:

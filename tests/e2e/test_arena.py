@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
 import io
 import json
-import os
-import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +23,7 @@ from backgrone import arena
 from backgrone.engines import get_engine
 from browser import IMAGE_TIMEOUT, READY_TIMEOUT, drop_files
 from e2e.conftest import RequestLog
+from e2e.standin_site import make_standin_site, serve
 from e2e.test_cutout import reference
 from standin import make_standin
 
@@ -59,12 +56,6 @@ def scene() -> Image.Image:
 SCENE = scene()
 
 
-def serve(directory: Path):
-    server = build.make_server(directory)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture(scope="module")
 def standins(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("arena-models")
@@ -73,20 +64,8 @@ def standins(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def standin_site(tmp_path_factory, standins) -> str:
-    """The built site, its engine list pointing at the stand-ins (self-hosted,
-    pinned by size and sha256 like the real ones)."""
-    site = tmp_path_factory.mktemp("arena-site") / "dist"
-    shutil.copytree(build.DIST, site, copy_function=os.link)  # hard links: fast, and read-only here
-    engines = json.loads((site / "engines.json").read_text())
-    for entry in engines:
-        model = standins[entry["id"]]
-        shutil.copy(model, site / "models" / f"standin-{entry['id']}.onnx")
-        data = model.read_bytes()
-        entry.update(source=f"models/standin-{entry['id']}.onnx", size=len(data),
-                     sha256=hashlib.sha256(data).hexdigest(), self_hosted=True)
-    (site / "engines.json").unlink()  # a link to dist/'s copy: replace it, never write through it
-    (site / "engines.json").write_text(json.dumps(engines))
-    server = serve(site)
+    """The built site, its engine list pointing at the stand-ins."""
+    server = serve(make_standin_site(tmp_path_factory.mktemp("arena-site"), standins))
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
 
@@ -379,9 +358,12 @@ def test_a_new_image_is_compared_and_a_broken_one_fails_alone(arena_page):
 def test_use_this_engine_opens_the_app_with_it(arena_page):
     page = arena_page
     column(page, "lightweight").locator(".col-use").click()
+    page.wait_for_url("**/?engine=lightweight", timeout=READY_TIMEOUT)
     page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
-    assert page.url.endswith("/?engine=lightweight")
     assert page.is_checked("input[name=engine][value=lightweight]")
+    # With the image and that engine's result, in the editor (tests/e2e/test_editor.py).
+    assert page.inner_text("#queue .item-name") == "scene.png"
+    page.wait_for_selector("#editor[data-ready=true]")
 
 
 def test_real_engines_on_a_sample_photo(page, site_url, requests_log, page_errors, model_path):

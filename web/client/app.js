@@ -1,6 +1,7 @@
 // The app page: wires the engine panel, the queue and the result view to the
 // engine worker. All image work happens in the worker (engine-client.js).
 
+import { takeOver } from "./editor/handoff.js";
 import { EngineClient } from "./engine-client.js";
 import { registerServiceWorker } from "./offline.js";
 import { EnginePanel } from "./ui/engines.js";
@@ -36,6 +37,23 @@ async function openSample(queue) {
   queue.add([new File([blob], sample.split("/").pop(), { type: blob.type })]);
 }
 
+// The Arena's "Use ENGINE" opens the app with ?result=KEY: its image and that
+// engine's result, handed over in IndexedDB, join the queue ready to edit.
+async function openHandedOver(queue, viewer) {
+  const params = new URLSearchParams(location.search);
+  const key = params.get("result");
+  if (!key) return;
+  params.delete("result");
+  history.replaceState(null, "", `${location.pathname}${params.size ? `?${params}` : ""}`);
+  const r = await takeOver(key);
+  if (!r) {
+    setStatus("The Arena's result is no longer here: drop the image again to cut it out.");
+    return;
+  }
+  queue.addResult(new File([r.bytes], r.name, { type: r.type }), r.engine, r.result);
+  viewer.edit();
+}
+
 async function main() {
   await registerServiceWorker();
   const engines = await (await fetch("engines.json")).json();
@@ -50,7 +68,9 @@ async function main() {
       onProgress(msg);
       panel.onDownloadProgress(msg);
     },
-    onSelect: (item) => {
+    onSelect: (item, { auto = false } = {}) => {
+      // A finished image does not pull the user out of the editor.
+      if (auto && viewer.editor.isOpen) return;
       item.engineLabel = panel.label(item.engine);
       for (const li of document.querySelectorAll("#queue .item")) li.classList.toggle("selected", li.dataset.id === String(item.id));
       viewer.show(item);
@@ -77,6 +97,7 @@ async function main() {
     return info;
   });
   openSample(queue).catch((err) => setStatus(`The sample could not be opened: ${err.message}`));
+  openHandedOver(queue, viewer).catch((err) => setStatus(`The Arena's result could not be opened: ${err.message}`));
   try {
     const info = await queue.ready;
     $("#runtime-info").textContent = runtimeLine(info);

@@ -4,6 +4,7 @@
 // Python (py/backgrone/arena.py), reached through the worker's `compare` and
 // `arenaExport` requests.
 
+import { handOver } from "./editor/handoff.js";
 import { EngineClient } from "./engine-client.js";
 import { registerServiceWorker } from "./offline.js";
 import { ArenaColumn, CONSENSUS } from "./ui/arena-column.js";
@@ -139,7 +140,7 @@ class Arena {
 
   async setImage(file, sample = null) {
     this.generation++;
-    this.image = { name: file.name, bytes: await file.arrayBuffer(), sample, width: 0, height: 0 };
+    this.image = { name: file.name, type: file.type, bytes: await file.arrayBuffer(), sample, width: 0, height: 0 };
     this.pairs = [];
     this.pairsBy = {};
     $("#image-name").textContent = `\u00b7 ${file.name}`;
@@ -349,9 +350,31 @@ class Arena {
     }
   }
 
-  use(id) {
+  // Open the app with this engine, and this image with this engine's result
+  // in its queue, ready to edit (handed over in IndexedDB, not cut out again).
+  // Where the hand-over cannot be stored, the app cuts a sample out again.
+  async use(id) {
     const params = new URLSearchParams({ engine: id });
-    if (this.image?.sample) params.set("sample", this.image.sample);
+    const col = this.columns.get(id);
+    try {
+      const { figures } = col.result;
+      const result = {
+        png: await col.result.cutout.arrayBuffer(),
+        mask: col.result.mask,
+        rawMask: col.result.rawMask,
+        width: this.image.width,
+        height: this.image.height,
+        format: null,
+        notes: [],
+        timings: figures.stages,
+        backend: figures.backend,
+        warning: null,
+      };
+      const type = this.image.decodedByBrowser ? "image/png" : this.image.type;
+      params.set("result", await handOver({ name: this.image.name, type, bytes: this.image.bytes, engine: id, result }));
+    } catch {
+      if (this.image?.sample) params.set("sample", this.image.sample);
+    }
     location.href = `./?${params.toString().replace("%2F", "/")}`;
   }
 

@@ -35,12 +35,19 @@
 //       timings: seconds per stage (refine and decontaminate among them); engineStart: seconds spent reading, checking and starting
 //       the engine for this image (0 when it was already running); memory: bytes of the
 //       worker's WebAssembly memories (Python's and onnxruntime's), its peak so far
-//   render {bytes, mask, options, background, format, maxSide}
+//   render {bytes, mask, maskSize, options, background, format, maxSide}
 //       compose the photo and its mask: options {background: transparent|color|blur|image,
 //       color, blur, crop, margin, decontaminate}; decontaminate: true for the subject's own
-//       colours under its soft edges; mask: the one to show (the page chooses refined or raw);
-//       format png|webp|jpeg|mask; maxSide scales down (previews)
+//       colours under its soft edges; format png|webp|jpeg|mask; maxSide scales down (previews)
+//       mask: the one to show (the page chooses refined or raw, edited or not), as a greyscale
+//       PNG, or, with maskSize [width, height], its raw 8-bit pixels row by row (the touch-up
+//       editor's edited mask: no PNG encoding on the page)
 //       reply: {bytes, mime}
+//   refineStroke {rgba, mask, width, height, radius}
+//       the editor's edge-aware brush (py/backgrone/edgebrush.py) on a crop around one
+//       stroke: rgba the photo's pixels (4 bytes each), mask the crop's mask with the stroke
+//       painted plainly (1 byte each), radius the brush's radius in pixels
+//       reply: {mask}: the crop's mask made to follow the photo's edges (1 byte each)
 //   zip {entries: [{name, bytes}]}        one ZIP of the given files; reply: {bytes}
 //   compare {masks: [{engine, mask}]}    the Arena's figures for mask PNGs of one image
 //       reply: {pairs: [{a, b, iou, mad}], consensus (mask PNG), heat: {engine|"consensus": PNG}}
@@ -71,6 +78,7 @@ export const Request = Object.freeze({
   LOAD_ENGINE: "loadEngine",
   PROCESS: "process",
   RENDER: "render",
+  REFINE_STROKE: "refineStroke",
   ZIP: "zip",
   COMPARE: "compare",
   ARENA_EXPORT: "arenaExport",

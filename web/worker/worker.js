@@ -325,7 +325,7 @@ async function processImage(id, { engine, name, bytes }) {
   };
 }
 
-async function render(id, { bytes, mask, options, background, format, maxSide }) {
+async function render(id, { bytes, mask, maskSize, options, background, format, maxSide }) {
   return withPy(options, async (opts) => {
     const r = unwrap(
       toJs(
@@ -337,12 +337,20 @@ async function render(id, { bytes, mask, options, background, format, maxSide })
           background ? new Uint8Array(background) : undefined,
           format,
           maxSide ?? undefined,
+          maskSize ?? undefined,
         ),
       ),
     );
     const out = r.bytes.buffer;
     return { reply: { bytes: out, mime: r.mime }, transfer: [out] };
   });
+}
+
+// The editor's edge-aware brush on one stroke's crop.
+async function refineStroke(id, { rgba, mask, width, height, radius }) {
+  const r = unwrap(toJs(runtime.api.refine_stroke(new Uint8Array(rgba), new Uint8Array(mask), width, height, radius)));
+  const out = r.mask.buffer;
+  return { reply: { mask: out }, transfer: [out] };
 }
 
 async function makeZip(id, { entries }) {
@@ -423,6 +431,7 @@ const handlers = {
   [Request.STORAGE]: async () => storageInfo(),
   [Request.PROCESS]: processImage,
   [Request.RENDER]: render,
+  [Request.REFINE_STROKE]: refineStroke,
   [Request.ZIP]: makeZip,
   [Request.COMPARE]: compare,
   [Request.ARENA_EXPORT]: arenaExport,

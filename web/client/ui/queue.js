@@ -49,6 +49,17 @@ export class Queue {
     return added;
   }
 
+  // An image already cut out (the Arena's "Use"): in the queue as done,
+  // with the result it came with.
+  addResult(file, engine, result) {
+    const item = { id: nextId++, file, name: file.name || "image", engine, state: "done", result, controller: null };
+    item.el = this.#render(item);
+    this.items.push(item);
+    this.onChange();
+    this.onSelect(item);
+    return item;
+  }
+
   #render(item) {
     const li = $("#queue-template").content.firstElementChild.cloneNode(true);
     li.dataset.id = item.id;
@@ -147,7 +158,7 @@ export class Queue {
       Object.assign(item, { result: r, state: "done" });
       this.#show(item);
       this.setStatus(`Done: ${item.name}`);
-      this.onSelect(item);
+      this.onSelect(item, { auto: true });
     } catch (err) {
       if (item.state === "cancelled" || err.code === "cancelled") {
         item.state = "cancelled";

@@ -1,9 +1,12 @@
 // The result view: before/after slider, backgrounds, edges (refined or the
-// engine's raw mask, colour spill removed or not), crop, export, and
-// "download all" as one ZIP. Every pixel is made by Python in the worker
-// (backgrone.compose, refine, foreground); this file only asks and shows.
-// Every export uses what is shown: the mask and colours chosen here.
+// engine's raw mask, colour spill removed or not), crop, export, "download
+// all" as one ZIP, and the touch-up editor (../editor/). Every pixel is made
+// by Python in the worker (backgrone.compose, refine, foreground) from the
+// item's mask with its edits; this file only asks and shows. Every export
+// uses what is shown: the mask, edits and colours chosen here.
 
+import { Editor } from "../editor/editor.js";
+import { maskFields } from "../editor/edits.js";
 import { saveAs, stem } from "./format.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -19,6 +22,7 @@ export class Viewer {
     this.previewURL = null;
     this.beforeURL = null;
     this.renderToken = 0;
+    this.editor = new Editor({ client, onClose: (item) => this.#editorClosed(item) });
     this.#wire();
   }
 
@@ -33,17 +37,27 @@ export class Viewer {
     };
   }
 
-  // The mask shown: refined (the default) or the engine's own.
+  // The mask shown, before any edits: refined (the default) or the
+  // engine's own. The item's edits replay on it (editor/edits.js).
   maskOf(item) {
     return $("#refine").checked ? item.result.mask : item.result.rawMask;
+  }
+
+  #setBase(item) {
+    item.baseMask = this.maskOf(item);
   }
 
   #wire() {
     $("#compare-slider").addEventListener("input", (e) => {
       $("#before-clip").style.clipPath = `inset(0 ${100 - Number(e.target.value)}% 0 0)`;
     });
-    for (const el of document.querySelectorAll("input[name=bg], #crop, #refine, #decontaminate, #compare-with"))
+    for (const el of document.querySelectorAll("input[name=bg], #crop, #decontaminate, #compare-with"))
       el.addEventListener("change", () => this.preview());
+    $("#refine").addEventListener("change", () => {
+      if (this.item) this.#setBase(this.item);
+      this.editor.rebase();
+      this.preview();
+    });
     $("#bg-color").addEventListener("input", () => {
       $("input[name=bg][value=color]").checked = true;
       this.preview();
@@ -63,10 +77,31 @@ export class Viewer {
       this.preview();
     });
     $("#download").addEventListener("click", () => this.download());
+    $("#edit-open").addEventListener("click", () => this.edit());
+  }
+
+  // Open the touch-up editor on the image shown.
+  edit() {
+    if (!this.item) return;
+    $("#viewer").classList.add("editing");
+    this.editor.open(this.item);
+  }
+
+  #editorClosed(item) {
+    $("#viewer").classList.remove("editing");
+    // The queue shows which images carry edits.
+    item?.el?.classList.toggle("edited", !!item.edits?.edited);
+    this.preview();
+    $("#edit-open").focus({ preventScroll: true });
   }
 
   show(item) {
+    if (this.item !== item && this.editor.isOpen) {
+      this.item = null; // nothing to preview on the way out
+      this.editor.close();
+    }
     this.item = item;
+    this.#setBase(item);
     $("#viewer").hidden = false;
     const r = item.result;
     $("#view-meta").textContent =
@@ -80,15 +115,17 @@ export class Viewer {
 
   hide() {
     this.item = null;
+    this.editor.close();
     $("#viewer").hidden = true;
   }
 
-  async #render(item, format, maxSide, { mask = this.maskOf(item), ...overrides } = {}) {
+  // `mask` (a PNG) overrides the item's shown mask and edits.
+  async #render(item, format, maxSide, { mask = null, ...overrides } = {}) {
     const options = { ...this.options(), ...overrides };
     if (options.background === "image" && !this.bgImage) throw new Error("Choose a background image first.");
     return this.client.render({
       bytes: await item.file.arrayBuffer(),
-      mask,
+      ...(mask ? { mask, maskSize: null } : await maskFields(item)),
       options,
       background: options.background === "image" ? this.bgImage : null,
       format,
@@ -106,12 +143,13 @@ export class Viewer {
     let after, before;
     try {
       $("#viewer").dataset.busy = "true";
+      const edited = !!item.edits?.edited;
       if (compareWith === "masks") {
-        after = png(this.maskOf(item));
+        after = edited ? png((await this.#render(item, "mask", PREVIEW_SIDE)).bytes) : png(this.maskOf(item));
         before = png(item.result.rawMask);
       } else {
         // The default cutout is already there: no round trip for the default view.
-        const defaults = opts.background === "transparent" && !opts.crop && opts.decontaminate && $("#refine").checked;
+        const defaults = opts.background === "transparent" && !opts.crop && opts.decontaminate && $("#refine").checked && !edited;
         if (defaults) after = png(item.result.png);
         else {
           const r = await this.#render(item, "png", PREVIEW_SIDE);
