@@ -346,7 +346,7 @@ def build_licenses(dist: Path, engines: list[dict]) -> None:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="../styles.css"></head>
 <body><main><h1>Licenses</h1>
-<h2>Engines</h2>
+<h2 id="engines">Engines</h2>
 <table><tr><th>Engine</th><th>Model</th><th>License</th><th></th></tr>
 {erows}</table>
 <h2>Runtime</h2>

@@ -8,7 +8,6 @@ under CPython. One test runs the real Lightweight and Precision engines.
 """
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import io
@@ -25,7 +24,7 @@ from PIL import Image
 import build
 from backgrone import arena
 from backgrone.engines import get_engine
-from browser import IMAGE_TIMEOUT, READY_TIMEOUT, drop_files
+from browser import IMAGE_TIMEOUT, READY_TIMEOUT, drop_files, shown_pixels as img_pixels
 from e2e.conftest import RequestLog
 from e2e.test_cutout import reference
 from standin import make_standin
@@ -126,22 +125,8 @@ def saved(page, click) -> tuple[bytes, str]:
 
 
 def shown_pixels(page, engine: str) -> np.ndarray:
-    """The RGBA pixels a column shows right now, at the image's own size, read
-    back through a canvas (the site's CSP lets no fetch read blob: URLs)."""
-    b64, w, h = page.evaluate(
-        """async (sel) => {
-            const img = document.querySelector(sel);
-            await img.decode();
-            const c = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
-            const ctx = c.getContext("2d");
-            ctx.drawImage(img, 0, 0);
-            const bytes = ctx.getImageData(0, 0, c.width, c.height).data;
-            let s = ""; for (const b of bytes) s += String.fromCharCode(b);
-            return [btoa(s), c.width, c.height];
-        }""",
-        f".arena-col[data-engine={engine}] .arena-img",
-    )
-    return np.frombuffer(base64.b64decode(b64), np.uint8).reshape(h, w, 4)
+    """The RGBA pixels a column shows right now."""
+    return img_pixels(page, f".arena-col[data-engine={engine}] .arena-img")
 
 
 def run_three(page, site: str, log: RequestLog) -> None:

@@ -3,6 +3,7 @@
 // (backgrone.compose); this file only asks and shows.
 
 import { saveAs, stem } from "./format.js";
+import { ShareButton } from "./share.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const PREVIEW_SIDE = 1600; // previews are scaled down: fast on 12 MP photos
@@ -17,6 +18,11 @@ export class Viewer {
     this.previewURL = null;
     this.renderToken = 0;
     this.#wire();
+    this.share = new ShareButton($("#share"), {
+      makeFile: () => this.exportFile(),
+      key: () => JSON.stringify([this.item?.id, this.options(), $("#format").value, $("#bg-image-pick").textContent]),
+      say: (text) => ($("#export-note").textContent = text),
+    });
   }
 
   options() {
@@ -113,6 +119,13 @@ export class Viewer {
     this.previewURL = URL.createObjectURL(blob);
     $("#view-after").src = this.previewURL;
     $("#export-note").textContent = "";
+  }
+
+  // What Download saves, as a File (for Share).
+  async exportFile() {
+    const format = $("#format").value;
+    const r = await this.#render(this.item, format, null);
+    return new File([r.bytes], this.exportName(this.item, format), { type: r.mime });
   }
 
   exportName(item, format) {
