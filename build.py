@@ -61,6 +61,10 @@ ORT_WEB = Pinned("onnxruntime-web", "1.30.0", "onnxruntime-web-1.30.0.tgz", 33_1
 IMGLY_DATA = Pinned("@imgly/background-removal-data", "1.4.5",
                     "imgly-background-removal-data-1.4.5.tgz", 136_455_985,
                     "ca7789abb39370727c9a098310b53bce41518d200000423c7107f8c01bbce946")
+# The accessibility audit of the tests (tests/e2e/test_accessibility.py), MPL-2.0.
+# Fetched into the download cache like the rest, never copied into dist/.
+AXE_CORE = Pinned("axe-core", "4.14.1", "axe-core-4.14.1.tgz", 708_405,
+                  "e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745")
 # Vendors the official Pyodide 314.0.3 wheels; used only where their own
 # location cannot be reached, and each wheel is still checked against the lock.
 OPEN_WEBUI = Pinned("open-webui", "0.12.4", "open_webui-0.12.4-py3-none-any.whl", 106_366_595,
@@ -177,6 +181,14 @@ def extract(tgz: Path, members: dict[str, Path]) -> None:
             dest.parent.mkdir(parents=True, exist_ok=True)
             with open(dest, "wb") as out:
                 shutil.copyfileobj(src, out)
+
+
+def axe_script() -> Path:
+    """axe-core's browser bundle (axe.min.js) from the pinned npm package, in
+    the download cache: for the tests only."""
+    dest = cache_dir() / "test" / f"axe-core-{AXE_CORE.version}.min.js"
+    extract(npm_package(AXE_CORE), {"axe.min.js": dest})  # from the package just checked
+    return dest
 
 
 # -- the pieces of the site -------------------------------------------------
@@ -599,6 +611,7 @@ def ensure_chromium() -> str:
 def test(pytest_args: list[str]) -> int:
     python = ensure_venv()
     chromium = ensure_chromium()
+    axe_script()  # fetched here, where the network may be used, not in a test
     build()
     env = {**os.environ, "BACKGRONE_CHROMIUM": chromium}
     return subprocess.run([str(python), "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode

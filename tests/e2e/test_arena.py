@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 import build
 from backgrone import arena
@@ -70,11 +71,9 @@ def standins(tmp_path_factory) -> dict[str, Path]:
     return {e: make_standin(folder / f"{e}.onnx", weights=WEIGHTS[e]) for e in ENGINES}
 
 
-@pytest.fixture(scope="module")
-def standin_site(tmp_path_factory, standins) -> str:
-    """The built site, its engine list pointing at the stand-ins (self-hosted,
-    pinned by size and sha256 like the real ones)."""
-    site = tmp_path_factory.mktemp("arena-site") / "dist"
+def make_standin_site(site: Path, standins: dict[str, Path]) -> Path:
+    """A copy of the built site in `site`, its engine list pointing at the
+    stand-ins (self-hosted, pinned by size and sha256 like the real ones)."""
     shutil.copytree(build.DIST, site, copy_function=os.link)  # hard links: fast, and read-only here
     engines = json.loads((site / "engines.json").read_text())
     for entry in engines:
@@ -85,6 +84,13 @@ def standin_site(tmp_path_factory, standins) -> str:
                      sha256=hashlib.sha256(data).hexdigest(), self_hosted=True)
     (site / "engines.json").unlink()  # a link to dist/'s copy: replace it, never write through it
     (site / "engines.json").write_text(json.dumps(engines))
+    return site
+
+
+@pytest.fixture(scope="module")
+def standin_site(tmp_path_factory, standins) -> str:
+    """The built site served with the stand-in engines."""
+    site = make_standin_site(tmp_path_factory.mktemp("arena-site") / "dist", standins)
     server = serve(site)
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
@@ -377,3 +383,110 @@ def test_real_engines_on_a_sample_photo(page, site_url, requests_log, page_error
     assert float(row.locator(".iou").inner_text()) == pytest.approx(p["iou"], abs=0.0006)
     # Two real engines agree on a cat far more than the stand-ins do.
     assert p["iou"] > 0.8
+
+
+PHONE = dict(viewport={"width": 390, "height": 844}, device_scale_factor=3, has_touch=True, is_mobile=True)
+
+
+def touch_drag(page, start, end, steps: int = 8) -> None:
+    """A one-finger drag through the browser's own input pipeline (DevTools'
+    Input.dispatchTouchEvent), as a finger on a phone's screen."""
+    cdp = page.context.new_cdp_session(page)
+    (x0, y0), (x1, y1) = start, end
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x0, "y": y0}]})
+    for i in range(1, steps + 1):
+        point = {"x": x0 + (x1 - x0) * i / steps, "y": y0 + (y1 - y0) * i / steps}
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def placement(page, engine: str) -> list[float]:
+    """Where a column's image sits in its view: left, top, width, height."""
+    return page.evaluate(
+        """(sel) => { const img = document.querySelector(sel), v = img.parentElement.getBoundingClientRect(),
+                             r = img.getBoundingClientRect();
+                      return [r.left - v.left, r.top - v.top, r.width, r.height]; }""",
+        f".arena-col[data-engine={engine}] .arena-img",
+    )
+
+
+def on_screen(page) -> list[str]:
+    """The columns a visitor sees: those inside the window's width."""
+    return page.evaluate("""() => [...document.querySelectorAll('.arena-col')].filter((c) => {
+        const r = c.getBoundingClientRect(); return r.right > 1 && r.left < innerWidth - 1; }).map((c) => c.dataset.engine)""")
+
+
+def show(page, engine: str, tap: bool = True) -> None:
+    """Tap an engine's tab (or not, after a swipe) and wait until its column
+    alone fills the screen."""
+    if tap:
+        page.tap(f"#column-tabs [data-engine={engine}]")
+    try:
+        page.wait_for_function(
+            """(e) => { const c = document.querySelector(`.arena-col[data-engine=${e}]`).getBoundingClientRect(),
+                               g = document.querySelector('#columns').getBoundingClientRect();
+                        return Math.abs(c.left - g.left) < 1 &&
+                               document.querySelector(`#column-tabs [data-engine=${e}]`).ariaSelected === 'true'; }""",
+            arg=engine, timeout=10_000,
+        )
+    except PlaywrightTimeoutError:
+        state = page.evaluate("""() => ({ scrollLeft: document.querySelector('#columns').scrollLeft,
+            selected: document.querySelector('#column-tabs [aria-selected=true]')?.dataset.engine })""")
+        raise AssertionError(f"{engine} not shown: {state}, on screen {on_screen(page)}") from None
+    assert on_screen(page) == [engine]
+
+
+def run_three_by_tabs(page, site: str) -> None:
+    """run_three on a phone: one tab after another, each engine downloaded
+    from its own column."""
+    open_arena(page, site)
+    tabs = page.locator("#column-tabs [role=tab]")
+    assert tabs.all_inner_texts() == ["Precision", "Balanced", "Lightweight", "Consensus"]
+    drop_files(page, [("scene.png", SCENE, "image/png")])
+    for e in ENGINES:
+        show(page, e)
+        column(page, e).locator(".col-download").tap()
+    wait_done(page, [*ENGINES, "consensus"])
+
+
+def test_narrow_screen_one_engine_at_a_time_keeps_zoom_and_position(browser, standin_site):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        run_three_by_tabs(page, standin_site)
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+
+        # Zoom to 200% and drag the image with a finger: the same hair in view.
+        show(page, "precision")
+        page.tap("[data-zoom='2']")
+        box = column(page, "precision").locator(".arena-view").bounding_box()
+        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        touch_drag(page, centre, (centre[0] - 60, centre[1] - 30))
+        zoomed = placement(page, "precision")
+        assert zoomed[2] == pytest.approx(640, abs=0.5)  # 200% of 320 px
+        level = page.inner_text("#zoom-level")
+        assert level == "200%"
+
+        # Another engine by its tab: the same zoom, the same place.
+        show(page, "balanced")
+        assert placement(page, "balanced") == pytest.approx(zoomed, abs=0.5)
+        # ...by a swipe across the column (not on the image, which pans):
+        head = column(page, "balanced").locator(".col-head").bounding_box()
+        y = head["y"] + head["height"] / 2
+        touch_drag(page, (head["x"] + head["width"] - 20, y), (head["x"] + 20, y))
+        show(page, "lightweight", tap=False)
+        assert placement(page, "lightweight") == pytest.approx(zoomed, abs=0.5)
+        # ...and by the keyboard, from tab to tab.
+        page.focus("#column-tabs [data-engine=lightweight]")
+        page.keyboard.press("ArrowRight")
+        show(page, "consensus", tap=False)
+        assert page.evaluate("document.activeElement.dataset.engine") == "consensus"
+        assert placement(page, "consensus") == pytest.approx(zoomed, abs=0.5)
+        assert page.inner_text("#zoom-level") == level
+        assert column(page, "consensus").locator(".arena-img").is_visible()
+    finally:
+        context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"

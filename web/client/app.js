@@ -72,10 +72,6 @@ async function main() {
     viewer.downloadAll(queue.done()).catch((err) => setStatus(`The ZIP could not be made: ${err.message}`)),
   );
   wireInputs((files) => queue.add(files));
-  // The whole drop zone opens the picker, not only its button.
-  $("#dropzone").addEventListener("click", (e) => {
-    if (!e.target.closest("label, input, a, button")) $("#file-input").click();
-  });
 
   // The Arena's "Use this engine" opens the app with ?engine=ID.
   const wanted = new URLSearchParams(location.search).get("engine");

@@ -135,7 +135,7 @@ export class EnginePanel {
 
   #renderGuide() {
     const table = $("#guide-table");
-    const head = `<tr><th></th>${this.engines.map((e) => `<th scope="col">${e.label}</th>`).join("")}</tr>`;
+    const head = `<tr><td></td>${this.engines.map((e) => `<th scope="col">${e.label}</th>`).join("")}</tr>`;
     const rows = GUIDE_ROWS.map(
       (r) => `<tr><th scope="row">${r}</th>${this.engines.map((e) => `<td>${e.guide[r]}</td>`).join("")}</tr>`,
     ).join("");
