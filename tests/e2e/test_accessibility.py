@@ -215,3 +215,36 @@ def test_the_arena_by_keyboard(new_page, audit_site):
     page.keyboard.press("+")
     assert page.inner_text("#zoom-level") != "Fit"
     assert not page.inner_text("#zoom-level").startswith("Fit")
+
+
+WATCH = """() => {
+    // Every text the live status line takes, and how often the figures beside it change.
+    window.announced = [];
+    window.detailChanges = 0;
+    const text = document.querySelector("#status-text"), detail = document.querySelector("#status-detail");
+    new MutationObserver(() => window.announced.push(text.textContent))
+        .observe(text, { childList: true, characterData: true, subtree: true });
+    new MutationObserver(() => window.detailChanges++)
+        .observe(detail, { childList: true, characterData: true, subtree: true });
+}"""
+
+
+def test_downloads_and_the_queue_are_announced_once_each(app):
+    """The status line is a live region: a screen reader reads each new text.
+    A download says so once, and once when it is done, while its percentage
+    runs beside it outside the live region; an image that fails says so."""
+    assert app.get_attribute("#status-text", "role") == "status"
+    assert app.evaluate("document.querySelector('#status-detail').closest('[role=status], [aria-live]')") is None
+    app.evaluate(WATCH)
+    open_engines(app)
+    app.click(".engine[data-engine=lightweight] .download-engine")
+    app.wait_for_selector(".engine[data-engine=lightweight][data-stored=true]", timeout=IMAGE_TIMEOUT)
+    announced = app.evaluate("window.announced")
+    assert [t for i, t in enumerate(announced) if i == 0 or t != announced[i - 1]] == [
+        "Downloading the Lightweight engine", "The Lightweight engine is ready."]
+    assert app.evaluate("window.detailChanges") >= 3  # the percentage moved on, unannounced
+
+    app.evaluate("() => { window.announced = []; }")
+    cut_out(app, "broken.png", b"not an image at all")
+    assert app.evaluate("window.announced").pop() == "Failed: broken.png"
+    assert app.get_attribute("#queue .item[data-state=failed] .item-error", "role") == "alert"

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -388,16 +389,23 @@ def test_real_engines_on_a_sample_photo(page, site_url, requests_log, page_error
 PHONE = dict(viewport={"width": 390, "height": 844}, device_scale_factor=3, has_touch=True, is_mobile=True)
 
 
-def touch_drag(page, start, end, steps: int = 8) -> None:
+def touch_drag(page, start, end, steps: int = 10, seconds: float = 0.3) -> None:
     """A one-finger drag through the browser's own input pipeline (DevTools'
-    Input.dispatchTouchEvent), as a finger on a phone's screen."""
+    Input.dispatchTouchEvent), as a finger on a phone's screen: `steps` moves
+    over `seconds`, stamped with those times so the browser sees a finger's
+    speed, not a teleport (which it would take for a fling)."""
     cdp = page.context.new_cdp_session(page)
     (x0, y0), (x1, y1) = start, end
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x0, "y": y0}]})
+    t0 = time.time()
+
+    def send(kind, points, i):
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points,
+                                              "timestamp": t0 + seconds * i / steps})
+
+    send("touchStart", [{"x": x0, "y": y0}], 0)
     for i in range(1, steps + 1):
-        point = {"x": x0 + (x1 - x0) * i / steps, "y": y0 + (y1 - y0) * i / steps}
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        send("touchMove", [{"x": x0 + (x1 - x0) * i / steps, "y": y0 + (y1 - y0) * i / steps}], i)
+    send("touchEnd", [], steps)
     cdp.detach()
 
 

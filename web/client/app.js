@@ -45,7 +45,7 @@ async function main() {
   await registerServiceWorker();
   const engines = await (await fetch("engines.json")).json();
   const client = new EngineClient();
-  const panel = new EnginePanel({ client, engines, setStatus });
+  const panel = new EnginePanel({ client, engines, setStatus, onProgress });
   const viewer = new Viewer({ client, setStatus });
   const queue = new Queue({
     client,

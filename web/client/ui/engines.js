@@ -9,10 +9,12 @@ const STORAGE_KEY = "backgrone.engine";
 const GUIDE_ROWS = ["Model size", "Quality", "Speed", "Edge detail", "Hair/Fur", "Transparent objects", "Memory"];
 
 export class EnginePanel {
-  constructor({ client, engines, setStatus }) {
+  // onProgress: the page's status line for a download's progress
+  constructor({ client, engines, setStatus, onProgress = () => {} }) {
     this.client = client;
     this.engines = engines;
     this.setStatus = setStatus;
+    this.onProgress = onProgress;
     this.stored = new Map(); // engine id -> stored record
     this.storeAvailable = true;
     this.cards = new Map();
@@ -228,7 +230,10 @@ export class EnginePanel {
     try {
       const r = await this.client.downloadEngine(id, {
         signal: controller.signal,
-        onProgress: (msg) => this.onDownloadProgress(msg),
+        onProgress: (msg) => {
+          this.onDownloadProgress(msg);
+          this.onProgress(msg);
+        },
       });
       if (r.warning) this.note(r.warning);
       this.setStatus(`The ${this.label(id)} engine is ready.`);
