@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "py"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "py"), str(ROOT / "tests"), str(ROOT / "tests" / "e2e")]
 
 import build  # noqa: E402
 from e2e.conftest import CHROMIUM_ARGS  # noqa: E402
@@ -36,9 +36,12 @@ class SlowModels(build.SiteHandler):
     def copyfile(self, source, outputfile):
         if not self.path.split("?")[0].endswith(".onnx"):
             return super().copyfile(source, outputfile)
-        while chunk := source.read(256 * 1024):
-            outputfile.write(chunk)
-            time.sleep(0.05)
+        try:
+            while chunk := source.read(256 * 1024):
+                outputfile.write(chunk)
+                time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the page was closed half way, as meant
 
 
 def ready(page, url: str) -> None:
@@ -66,7 +69,7 @@ def settle(page) -> None:
 
 def shots(browser, url: str, slow_url: str, names: list[str]) -> None:
     def new(options, **more):
-        return browser.new_context(device_scale_factor=1, **options, **more).new_page()
+        return browser.new_context(device_scale_factor=1, **{**options, **more}).new_page()
 
     if "phone" in names:
         page = new(PHONE)
@@ -134,7 +137,7 @@ def shots(browser, url: str, slow_url: str, names: list[str]) -> None:
             page.tap("#column-tabs [data-engine=precision]")
             page.tap("[data-zoom='2']")
             page.focus(".arena-col[data-engine=precision] .arena-view")
-            for key in ["ArrowDown"] * 3 + ["ArrowRight"] * 2:
+            for key in ["ArrowUp"] * 8 + ["ArrowRight"] * 4:  # to the hair at her right temple
                 page.keyboard.press(key)
             page.evaluate("document.activeElement.blur()")
             page.evaluate("document.querySelector('#columns-title').scrollIntoView()")

@@ -121,7 +121,9 @@ export class EnginePanel {
     };
     toggle.addEventListener("click", () => {
       open(panel.hidden);
-      if (!panel.hidden) panel.scrollIntoView({ block: "nearest", behavior: "smooth" });
+      // Scrolled to only where it opens out of sight (below a phone's first screen).
+      if (!panel.hidden && panel.getBoundingClientRect().top > innerHeight * 0.75)
+        panel.scrollIntoView({ block: "start", behavior: "smooth" });
     });
     $("#engines-done").addEventListener("click", () => {
       open(false);
