@@ -63,6 +63,10 @@ ORT_WEB = Pinned("onnxruntime-web", "1.30.0", "onnxruntime-web-1.30.0.tgz", 33_1
 # command line reads too.
 IMGLY_DATA = Pinned(sources.IMGLY_DATA.name, sources.IMGLY_DATA.version, sources.IMGLY_DATA.file,
                     sources.IMGLY_DATA.size, sources.IMGLY_DATA.sha256)
+# The accessibility audit of the tests (tests/e2e/test_accessibility.py), MPL-2.0.
+# Fetched into the download cache like the rest, never copied into dist/.
+AXE_CORE = Pinned("axe-core", "4.14.1", "axe-core-4.14.1.tgz", 708_405,
+                  "e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745")
 # Vendors the official Pyodide 314.0.3 wheels; used only where their own
 # location cannot be reached, and each wheel is still checked against the lock.
 OPEN_WEBUI = Pinned("open-webui", "0.12.4", "open_webui-0.12.4-py3-none-any.whl", 106_366_595,
@@ -180,6 +184,14 @@ def extract(tgz: Path, members: dict[str, Path]) -> None:
             dest.parent.mkdir(parents=True, exist_ok=True)
             with open(dest, "wb") as out:
                 shutil.copyfileobj(src, out)
+
+
+def axe_script() -> Path:
+    """axe-core's browser bundle (axe.min.js) from the pinned npm package, in
+    the download cache: for the tests only."""
+    dest = cache_dir() / "test" / f"axe-core-{AXE_CORE.version}.min.js"
+    extract(npm_package(AXE_CORE), {"axe.min.js": dest})  # from the package just checked
+    return dest
 
 
 # -- the pieces of the site -------------------------------------------------
@@ -338,7 +350,7 @@ def build_licenses(dist: Path, engines: list[dict]) -> None:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="../styles.css"></head>
 <body><main><h1>Licenses</h1>
-<h2>Engines</h2>
+<h2 id="engines">Engines</h2>
 <table><tr><th>Engine</th><th>Model</th><th>License</th><th></th></tr>
 {erows}</table>
 <h2>Runtime</h2>
@@ -613,6 +625,7 @@ def ensure_quality_data() -> None:
 def test(pytest_args: list[str]) -> int:
     python = ensure_venv()
     chromium = ensure_chromium()
+    axe_script()  # fetched here, where the network may be used, not in a test
     build()
     env = {**os.environ, "BACKGRONE_CHROMIUM": chromium}
     return subprocess.run([str(python), "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode

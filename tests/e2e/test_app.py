@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 import build
-from browser import (IMAGE_TIMEOUT, READY_TIMEOUT, choose_engine, drop_files, export, open_result,
-                     runs_threaded, state, wait_results)
+from browser import (IMAGE_TIMEOUT, READY_TIMEOUT, choose_engine, drop_files, export, open_engines,
+                     open_result, runs_threaded, state, wait_results)
 from standin import make_standin
 
 pytestmark = pytest.mark.browser
@@ -49,6 +49,7 @@ def reload_ready(page) -> None:
 
 
 def import_model(page, engine_id: str, path) -> str:
+    open_engines(page)
     if not page.is_visible("#import-engine"):
         page.click("#storage summary")
     page.select_option("#import-engine", engine_id)
@@ -68,6 +69,7 @@ def with_standin(app, standin_model):
 
 
 def test_engine_downloads_once_and_works_offline(app, context, requests_log, photos):
+    open_engines(app)
     card = app.locator(".engine[data-engine=lightweight]")
     assert "Not downloaded yet" in card.inner_text()
     card.locator(".download-engine").click()
@@ -97,6 +99,7 @@ def test_engine_downloads_once_and_works_offline(app, context, requests_log, pho
 def test_download_can_be_cancelled_and_stores_nothing(app, context, requests_log):
     held = []
     context.route(f"**/{LIGHTWEIGHT_URL}", lambda route: held.append(route))  # never answers
+    open_engines(app)
     card = app.locator(".engine[data-engine=lightweight]")
     card.locator(".download-engine").click()
     app.wait_for_selector(".engine[data-engine=lightweight] .cancel-download:not([hidden])")

@@ -11,8 +11,12 @@ import { Viewer } from "./ui/viewer.js";
 
 const $ = (sel) => document.querySelector(sel);
 
-function setStatus(text, progress) {
+// The status line. `text` is announced (#status-text is a live region), so it
+// changes only when something new happens; the running figures of a download
+// or a start-up go to `detail`, shown beside it and not read out each time.
+function setStatus(text, progress, detail = "") {
   $("#status-text").textContent = text;
+  $("#status-detail").textContent = detail;
   const bar = $("#status-progress");
   bar.hidden = progress == null;
   if (progress != null) {
@@ -23,10 +27,11 @@ function setStatus(text, progress) {
 }
 
 function onProgress(msg) {
-  if (msg.stage === "boot") setStatus(`${msg.message}\u2026 (${msg.step} of ${msg.steps})`, { loaded: msg.step - 1, total: msg.steps });
+  if (msg.stage === "boot")
+    setStatus("Starting\u2026", { loaded: msg.step - 1, total: msg.steps }, `${msg.message} (${msg.step} of ${msg.steps})`);
   else if (msg.stage === "download") {
-    const pct = msg.total ? ` ${Math.floor((100 * msg.loaded) / msg.total)}%` : "";
-    setStatus(`${msg.message}${pct}`, { loaded: msg.loaded, total: msg.total });
+    const pct = msg.total ? `${Math.floor((100 * msg.loaded) / msg.total)}%` : "";
+    setStatus(msg.message, { loaded: msg.loaded, total: msg.total }, pct);
   } else setStatus(`${msg.message}\u2026`, {});
 }
 
@@ -58,7 +63,7 @@ async function main() {
   await registerServiceWorker();
   const engines = await (await fetch("engines.json")).json();
   const client = new EngineClient();
-  const panel = new EnginePanel({ client, engines, setStatus });
+  const panel = new EnginePanel({ client, engines, setStatus, onProgress });
   const viewer = new Viewer({ client, setStatus });
   const queue = new Queue({
     client,
@@ -77,6 +82,7 @@ async function main() {
     },
     onChange: (removed) => {
       if (removed && viewer.item === removed) viewer.hide();
+      $("#workspace").hidden = queue.items.length === 0; // nothing to show before the first photo
       const done = queue.done().length;
       $("#queue-count").textContent = queue.items.length ? `(${done} of ${queue.items.length} done)` : "";
       $("#download-all").disabled = done === 0;
@@ -103,7 +109,7 @@ async function main() {
     $("#runtime-info").textContent = runtimeLine(info);
     document.body.dataset.backend = info.backendId;
     document.body.dataset.ready = "true";
-    setStatus("Ready. Drop images anywhere to cut them out.");
+    setStatus("Ready for your photos.");
   } catch (err) {
     setStatus(`Backgrone could not start: ${err.message}`);
   }

@@ -8,6 +8,7 @@ import { handOver } from "./editor/handoff.js";
 import { EngineClient } from "./engine-client.js";
 import { registerServiceWorker } from "./offline.js";
 import { ArenaColumn, CONSENSUS } from "./ui/arena-column.js";
+import { ColumnTabs } from "./ui/arena-tabs.js";
 import { Rate, backendParam, mb, runtimeLine, saveAs, stem } from "./ui/format.js";
 import { browserDecode, wireInputs } from "./ui/queue.js";
 import { SyncZoom } from "./ui/zoom.js";
@@ -48,6 +49,11 @@ class Arena {
     this.#addColumn(CONSENSUS, {
       label: "Consensus",
       model: "The per-pixel mean of the engines' masks: where they agree, it is as sure as they are.",
+    });
+    this.tabs = new ColumnTabs({
+      tablist: $("#column-tabs"),
+      grid: $("#columns"),
+      columns: [...this.columns.values()].map((c) => ({ id: c.id, label: c.label, el: c.el })),
     });
     this.#wireTools();
   }
@@ -332,6 +338,7 @@ class Arena {
     const controller = new AbortController();
     const rate = new Rate();
     col.startDownload(() => controller.abort());
+    setStatus(`Downloading the ${engine.label} engine\u2026`);
     try {
       const r = await this.client.downloadEngine(id, {
         signal: controller.signal,
@@ -342,11 +349,13 @@ class Arena {
       const storage = await this.client.storage();
       if (!storage.stored.some((s) => s.engine === id)) this.fetched.add(id);
       col.setState("ready", r.warning ?? "Downloaded, ready");
+      setStatus(`The ${engine.label} engine is ready.`);
       this.applyStorage(storage);
       if (this.image) await this.run();
     } catch (err) {
       if (err.code === "cancelled") col.offerDownload(engine, "Download cancelled.");
       else col.offerDownload(engine, err.message);
+      setStatus(err.code === "cancelled" ? `The ${engine.label} download was cancelled.` : err.message);
     }
   }
 

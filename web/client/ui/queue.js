@@ -212,11 +212,15 @@ export async function browserDecode(file) {
   }
 }
 
-// Every way images come in: drop anywhere on the page, the picker, paste.
+// Every way images come in: drop anywhere on the page, the picker (its
+// button, or a click anywhere in the drop zone), paste.
 export function wireInputs(onFiles) {
   $("#file-input").addEventListener("change", (e) => {
     onFiles([...e.target.files]);
     e.target.value = "";
+  });
+  $("#dropzone").addEventListener("click", (e) => {
+    if (!e.target.closest("label, input, a, button")) $("#file-input").click();
   });
   let depth = 0;
   document.addEventListener("dragenter", (e) => {

@@ -8,6 +8,7 @@
 import { Editor } from "../editor/editor.js";
 import { maskFields } from "../editor/edits.js";
 import { saveAs, stem } from "./format.js";
+import { ShareButton } from "./share.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const PREVIEW_SIDE = 1600; // previews are scaled down: fast on 12 MP photos
@@ -24,6 +25,11 @@ export class Viewer {
     this.renderToken = 0;
     this.editor = new Editor({ client, onClose: (item) => this.#editorClosed(item) });
     this.#wire();
+    this.share = new ShareButton($("#share"), {
+      makeFile: () => this.exportFile(),
+      key: () => JSON.stringify([this.item?.id, this.options(), $("#format").value, $("#bg-image-pick").textContent]),
+      say: (text) => ($("#export-note").textContent = text),
+    });
   }
 
   options() {
@@ -176,6 +182,13 @@ export class Viewer {
     // A cutout on either side of the slider: both on the checkerboard.
     $("#before-clip").classList.toggle("checker", compareWith === "raw");
     $("#export-note").textContent = "";
+  }
+
+  // What Download saves, as a File (for Share).
+  async exportFile() {
+    const format = $("#format").value;
+    const r = await this.#render(this.item, format, null);
+    return new File([r.bytes], this.exportName(this.item, format), { type: r.mime });
   }
 
   exportName(item, format) {

@@ -24,7 +24,9 @@ export class SyncZoom {
     this.cx = 0;
     this.cy = 0;
     this.onChange = onChange;
-    new ResizeObserver(() => this.fitted && this.fit()).observe(document.documentElement);
+    // A new window size (a phone turned, the Arena going to one column at a
+    // time): fitted views fit again, zoomed ones keep their centre.
+    new ResizeObserver(() => (this.fitted ? this.fit() : this.#apply())).observe(document.documentElement);
   }
 
   add(view, { layers = [view.querySelector("img")], pan = (e) => e.button === 0 } = {}) {
