@@ -58,6 +58,10 @@ PYODIDE = Pinned("pyodide", "314.0.3", "pyodide-314.0.3.tgz", 6_486_134,
                  "d7f7d24f8db486c7eda7280f3b0f7517524c8e43e8b086c6ee6ae8016658b484")
 ORT_WEB = Pinned("onnxruntime-web", "1.30.0", "onnxruntime-web-1.30.0.tgz", 33_106_585,
                  "d2228df7e4616bc3348bf504ee888f3bec43789a273f0a63f3e68d203ce3bf71")
+# libheif (with libde265) compiled to WebAssembly: decodes HEIC/HEIF photos in
+# the engine worker, loaded only when such a file arrives.
+LIBHEIF = Pinned("libheif-js", "1.23.2", "libheif-js-1.23.2.tgz", 2_677_058,
+                 "728cf3795a94b18039ac07c6d38c089b72f1eeae12c37bc9f18b0925fc709daa")
 IMGLY_DATA = Pinned("@imgly/background-removal-data", "1.4.5",
                     "imgly-background-removal-data-1.4.5.tgz", 136_455_985,
                     "ca7789abb39370727c9a098310b53bce41518d200000423c7107f8c01bbce946")
@@ -226,6 +230,16 @@ def pyodide_wheel(entry: dict) -> Path:
     return dest
 
 
+def build_libheif(dist: Path) -> dict:
+    """The ES module build of libheif-js, its WebAssembly inlined: one file,
+    imported by web/worker/heic.js."""
+    extract(npm_package(LIBHEIF), {
+        "libheif-wasm/libheif-bundle.mjs": dist / "libheif" / "libheif-bundle.mjs",
+        "libheif-wasm/LICENSE": dist / "licenses" / "libheif.txt",
+    })
+    return {"libheif-js": LIBHEIF.version}
+
+
 def build_ort(dist: Path) -> dict:
     tgz = npm_package(ORT_WEB)
     extract(tgz, {f"dist/{name}": dist / "ort" / name for name in ORT_FILES})
@@ -314,6 +328,7 @@ LICENSES = [
     ("Pillow", "12.2.0", "MIT-CMU", "image decoding and encoding"),
     ("micropip", "0.11.1", "MPL-2.0", "installs the Backgrone package"),
     ("onnxruntime-web", ORT_WEB.version, "MIT", "runs the engines"),
+    ("libheif-js (libheif, libde265)", LIBHEIF.version, "LGPL-3.0", "decodes HEIC and HEIF photos"),
 ]
 
 
@@ -353,6 +368,7 @@ def build_licenses(dist: Path, engines: list[dict]) -> None:
 <table><tr><th>Component</th><th>Version</th><th>License</th><th>Used for</th></tr>
 {rows}</table>
 <p>License texts shipped here: <a href="numpy.txt">numpy</a>, <a href="pillow.txt">Pillow</a>,
+<a href="libheif.txt">libheif</a>,
 <a href="imgly-background-removal-data.md">@imgly/background-removal-data</a>.</p>
 <p><a href="../">Back to Backgrone</a></p></main></body></html>
 """)
@@ -480,7 +496,8 @@ def build(rmbg: Path | None = None) -> Path:
             dest = tmp / site_path(src.relative_to(ROOT / "web").as_posix())
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest)
-    versions = {"backgrone": __version__, **build_pyodide(tmp), **build_ort(tmp)}
+    versions = {"backgrone": __version__, **build_pyodide(tmp), **build_ort(tmp),
+                **build_libheif(tmp)}
     engines = build_models(tmp, rmbg)
     (tmp / "engines.json").write_text(json.dumps(engines, indent=1))
     wheel = build_wheel(tmp)

@@ -33,6 +33,12 @@
 //       timings: seconds per stage; engineStart: seconds spent reading, checking and starting
 //       the engine for this image (0 when it was already running); memory: bytes of the
 //       worker's WebAssembly memories (Python's and onnxruntime's), its peak so far
+//   convert {bytes, reduce}                a file the engines cannot take as it is, as a PNG
+//                                         they can, for the page to keep in its place: a
+//                                         HEIC/HEIF photo (decoded with libheif in a worker of
+//                                         its own, upright, its ICC profile kept), or with
+//                                         `reduce` an image over the size limit scaled to fit
+//       reply: {bytes (PNG), width, height, format, notes}
 //   render {bytes, mask, options, background, format, maxSide}
 //       compose the photo and its mask: options {background: transparent|color|blur|image,
 //       color, blur, crop, margin}; format png|webp|jpeg|mask; maxSide scales down (previews)
@@ -53,7 +59,8 @@
 //   {id, type: "reply", result}
 //   {id, type: "error", code, message}
 //       code "bad-image" / "bad-model" / "bad-options": the user's input; "unsupported-format":
-//       an image Pillow cannot decode here (the page may decode it itself); "download": the
+//       an image Pillow cannot decode here (the page may decode it itself); "too-large": an
+//       image over the size limit that `convert` with `reduce` can scale down; "download": the
 //       engine's source refused or failed; "cancelled"; "memory": out of memory, and
 //       "crashed": the runtime can no longer run (for both the page starts a new worker);
 //       "internal": a bug, with its text.
@@ -66,6 +73,7 @@ export const Request = Object.freeze({
   IMPORT_ENGINE: "importEngine",
   LOAD_ENGINE: "loadEngine",
   PROCESS: "process",
+  CONVERT: "convert",
   RENDER: "render",
   ZIP: "zip",
   COMPARE: "compare",

@@ -5,6 +5,8 @@
 import { Reply, Request, WorkerError } from "../shared/protocol.js";
 import { fetchModel, sha256 } from "./model-fetch.js";
 import { ModelStore } from "./model-store.js";
+import { HeifError, decodeHeif } from "./heic.js";
+import { isHeif } from "../shared/formats.js";
 
 // WebAssembly memories only ever grow, so their total is the worker's peak
 // so far. onnxruntime-web makes its memory in JavaScript: count memories as
@@ -323,6 +325,38 @@ async function processImage(id, { engine, name, bytes }) {
   };
 }
 
+// A HEIC photo or an image over the size limit, as a PNG the engines take
+// (see protocol.js: convert).
+async function convert(id, { bytes, reduce = false }) {
+  const data = new Uint8Array(bytes);
+  let px = null;
+  if (isHeif(data)) {
+    progress(id, "image", "Decoding the HEIC photo");
+    try {
+      px = await decodeHeif(data);
+    } catch (err) {
+      if (err instanceof HeifError) throw new WorkerError("bad-image", err.message);
+      throw err;
+    }
+  }
+  const r = unwrap(
+    toJs(
+      runtime.api.convert(
+        px ? undefined : data,
+        px?.pixels,
+        px?.width ?? 0,
+        px?.height ?? 0,
+        px?.channels ?? 3,
+        px?.icc ?? undefined,
+        px?.images ?? 1,
+        reduce,
+      ),
+    ),
+  );
+  const out = r.bytes.buffer;
+  return { reply: { bytes: out, width: r.width, height: r.height, format: r.format, notes: r.notes }, transfer: [out] };
+}
+
 async function render(id, { bytes, mask, options, background, format, maxSide }) {
   return withPy(options, async (opts) => {
     const r = unwrap(
@@ -420,6 +454,7 @@ const handlers = {
   [Request.IMPORT_ENGINE]: importEngine,
   [Request.STORAGE]: async () => storageInfo(),
   [Request.PROCESS]: processImage,
+  [Request.CONVERT]: convert,
   [Request.RENDER]: render,
   [Request.ZIP]: makeZip,
   [Request.COMPARE]: compare,

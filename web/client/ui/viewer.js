@@ -2,6 +2,7 @@
 // "download all" as one ZIP. Every pixel is made by Python in the worker
 // (backgrone.compose); this file only asks and shows.
 
+import { scaledURL } from "./decode.js";
 import { saveAs, stem } from "./format.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -9,9 +10,11 @@ const PREVIEW_SIDE = 1600; // previews are scaled down: fast on 12 MP photos
 const EXT = { png: "png", webp: "webp", jpeg: "jpg", mask: "png" };
 
 export class Viewer {
-  constructor({ client, setStatus }) {
+  constructor({ client, setStatus, memory = null }) {
     this.client = client;
     this.setStatus = setStatus;
+    this.memory = memory; // MemoryMode: in low-memory mode every view is at screen size
+    this.beforeURL = null;
     this.item = null;
     this.bgImage = null; // ArrayBuffer of the picked background image
     this.previewURL = null;
@@ -58,8 +61,7 @@ export class Viewer {
   show(item) {
     this.item = item;
     $("#viewer").hidden = false;
-    const before = $("#view-before");
-    before.src = URL.createObjectURL(item.file);
+    this.#showBefore(item);
     const r = item.result;
     $("#view-meta").textContent =
       `${item.name} \u00b7 ${r.width}\u00d7${r.height} \u00b7 ${item.engineLabel ?? item.engine} \u00b7 ` +
@@ -68,6 +70,29 @@ export class Viewer {
       (r.notes.length ? ` \u00b7 ${r.notes.join(" ")}` : "");
     $("#compare").style.aspectRatio = `${r.width} / ${r.height}`;
     this.preview();
+  }
+
+  get low() {
+    return !!this.memory?.low;
+  }
+
+  // The longest side of a preview: the screen's in low-memory mode.
+  previewSide() {
+    return this.low ? Math.min(PREVIEW_SIDE, this.memory.screenSide()) : PREVIEW_SIDE;
+  }
+
+  async #showBefore(item) {
+    if (this.beforeURL) URL.revokeObjectURL(this.beforeURL);
+    this.beforeURL = null;
+    const url = this.low ? await scaledURL(item.file, this.previewSide()).catch(() => null) : null;
+    if (this.item !== item) return url && URL.revokeObjectURL(url);
+    this.beforeURL = url ?? URL.createObjectURL(item.file);
+    $("#view-before").src = this.beforeURL;
+  }
+
+  // Low-memory mode switched: the views again, at their new size.
+  refresh() {
+    if (this.item) this.show(this.item);
   }
 
   hide() {
@@ -95,11 +120,12 @@ export class Viewer {
     const opts = this.options();
     let blob;
     try {
-      // The plain cutout is already there: no round trip for the default view.
-      if (opts.background === "transparent" && !opts.crop) blob = new Blob([item.result.png], { type: "image/png" });
+      // The plain cutout is already there: no round trip for the default view
+      // (unless it is to be shown at screen size).
+      if (opts.background === "transparent" && !opts.crop && !this.low) blob = new Blob([item.result.png], { type: "image/png" });
       else {
         $("#viewer").dataset.busy = "true";
-        const r = await this.#render(item, "png", PREVIEW_SIDE);
+        const r = await this.#render(item, "png", this.previewSide());
         blob = new Blob([r.bytes], { type: r.mime });
       }
     } catch (err) {
