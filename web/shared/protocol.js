@@ -28,11 +28,12 @@
 //       the session really runs on: when WebGPU cannot create or run an engine it runs on
 //       WASM, and `note` (also in the next `process` reply's `warning`) says so
 //   process {engine, name, bytes}         cut out one image; `bytes` is transferred
-//       reply: {png, mask, width, height, format, notes, timings, engineStart, memory, backend,
-//              warning}
+//       reply: {png, mask, width, height, format, notes, timings, engineStart, memory,
+//              memoryParts, backend, warning}
 //       timings: seconds per stage; engineStart: seconds spent reading, checking and starting
 //       the engine for this image (0 when it was already running); memory: bytes of the
-//       worker's WebAssembly memories (Python's and onnxruntime's), its peak so far
+//       worker's WebAssembly memories (Python's and onnxruntime's), its peak so far;
+//       memoryParts: {python, onnxruntime}, the same in two
 //   convert {bytes, reduce}                a file the engines cannot take as it is, as a PNG
 //                                         they can, for the page to keep in its place: a
 //                                         HEIC/HEIF photo (decoded with libheif in a worker of

@@ -18,9 +18,16 @@ WebAssembly.Memory = class extends WebAssembly.Memory {
     memories.push(new WeakRef(this));
   }
 };
-const wasmMemory = () =>
-  memories.reduce((sum, m) => sum + (m.deref()?.buffer.byteLength ?? 0), 0) +
-  (runtime?.pyodide._module?.HEAPU8?.byteLength ?? 0);
+// Python's (Pyodide's heap) and onnxruntime's (every other memory), in bytes.
+function wasmMemoryParts() {
+  const python = runtime?.pyodide._module?.HEAPU8?.byteLength ?? 0;
+  const all = memories.reduce((sum, m) => sum + (m.deref()?.buffer.byteLength ?? 0), 0);
+  return { python, onnxruntime: all };
+}
+const wasmMemory = () => {
+  const { python, onnxruntime } = wasmMemoryParts();
+  return python + onnxruntime;
+};
 
 // The site's root: this file lives in worker/.
 const base = new URL("../", import.meta.url).href;
@@ -318,6 +325,7 @@ async function processImage(id, { engine, name, bytes }) {
       timings: r.timings,
       engineStart,
       memory: wasmMemory(),
+      memoryParts: wasmMemoryParts(),
       backend: runtime.session?.backend ?? null,
       warning: [loaded.warning, loaded.note].filter(Boolean).join(" ") || null,
     },
