@@ -67,6 +67,10 @@ IMGLY_DATA = Pinned(sources.IMGLY_DATA.name, sources.IMGLY_DATA.version, sources
 # Fetched into the download cache like the rest, never copied into dist/.
 AXE_CORE = Pinned("axe-core", "4.14.1", "axe-core-4.14.1.tgz", 708_405,
                   "e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745")
+# libheif (with libde265) compiled to WebAssembly: decodes HEIC/HEIF photos in
+# the engine worker, loaded only when such a file arrives.
+LIBHEIF = Pinned("libheif-js", "1.23.2", "libheif-js-1.23.2.tgz", 2_677_058,
+                 "728cf3795a94b18039ac07c6d38c089b72f1eeae12c37bc9f18b0925fc709daa")
 # Vendors the official Pyodide 314.0.3 wheels; used only where their own
 # location cannot be reached, and each wheel is still checked against the lock.
 OPEN_WEBUI = Pinned("open-webui", "0.12.4", "open_webui-0.12.4-py3-none-any.whl", 106_366_595,
@@ -241,6 +245,16 @@ def pyodide_wheel(entry: dict) -> Path:
     return dest
 
 
+def build_libheif(dist: Path) -> dict:
+    """The ES module build of libheif-js, its WebAssembly inlined: one file,
+    imported by web/worker/heic.js."""
+    extract(npm_package(LIBHEIF), {
+        "libheif-wasm/libheif-bundle.mjs": dist / "libheif" / "libheif-bundle.mjs",
+        "libheif-wasm/LICENSE": dist / "licenses" / "libheif.txt",
+    })
+    return {"libheif-js": LIBHEIF.version}
+
+
 def build_ort(dist: Path) -> dict:
     tgz = npm_package(ORT_WEB)
     extract(tgz, {f"dist/{name}": dist / "ort" / name for name in ORT_FILES})
@@ -318,6 +332,7 @@ LICENSES = [
     ("Pillow", "12.2.0", "MIT-CMU", "image decoding and encoding"),
     ("micropip", "0.11.1", "MPL-2.0", "installs the Backgrone package"),
     ("onnxruntime-web", ORT_WEB.version, "MIT", "runs the engines"),
+    ("libheif-js (libheif, libde265)", LIBHEIF.version, "LGPL-3.0", "decodes HEIC and HEIF photos"),
 ]
 
 
@@ -357,6 +372,7 @@ def build_licenses(dist: Path, engines: list[dict]) -> None:
 <table><tr><th>Component</th><th>Version</th><th>License</th><th>Used for</th></tr>
 {rows}</table>
 <p>License texts shipped here: <a href="numpy.txt">numpy</a>, <a href="pillow.txt">Pillow</a>,
+<a href="libheif.txt">libheif</a>,
 <a href="imgly-background-removal-data.md">@imgly/background-removal-data</a>.</p>
 <p><a href="../">Back to Backgrone</a></p></main></body></html>
 """)
@@ -484,7 +500,8 @@ def build(rmbg: Path | None = None) -> Path:
             dest = tmp / site_path(src.relative_to(ROOT / "web").as_posix())
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest)
-    versions = {"backgrone": __version__, **build_pyodide(tmp), **build_ort(tmp)}
+    versions = {"backgrone": __version__, **build_pyodide(tmp), **build_ort(tmp),
+                **build_libheif(tmp)}
     engines = build_models(tmp, rmbg)
     (tmp / "engines.json").write_text(json.dumps(engines, indent=1))
     wheel = build_wheel(tmp)

@@ -84,6 +84,36 @@ async def process(data, engine_id: str) -> dict:
     }
 
 
+def convert(data, pixels=None, width: int = 0, height: int = 0, channels: int = 3, icc=None,
+            images: int = 1, reduce: bool = False) -> dict:
+    """A file the engines cannot take as it is, made into a PNG they can, which
+    the page then keeps in its place (its thumbnail, its view and every
+    export read it): a HEIC photo from the pixels libheif decoded in the
+    browser (`pixels`, 8-bit RGB or RGBA, upright, with its ICC profile), or,
+    with `reduce`, an image over the size limit scaled down to fit."""
+    from pyodide.ffi import to_js
+
+    try:
+        if pixels is not None:
+            decoded = imageio.from_pixels(_bytes(pixels), int(width), int(height), int(channels),
+                                          _bytes(icc) if icc is not None else None,
+                                          reduce=bool(reduce), images=int(images))
+        else:
+            decoded = imageio.decode(_bytes(data), reduce=bool(reduce))
+    except BackgroneError as exc:
+        return {"ok": False, "code": exc.code, "message": str(exc)}
+    img = decoded.rgb
+    if decoded.alpha is not None:
+        img = img.convert("RGBA")
+        img.putalpha(decoded.alpha)
+        if "icc_profile" in decoded.rgb.info:
+            img.info["icc_profile"] = decoded.rgb.info["icc_profile"]
+    png = imageio.encode_png(img, clear_transparent=False)
+    w, h = img.size
+    return {"ok": True, "bytes": to_js(png), "width": w, "height": h, "format": decoded.format,
+            "notes": decoded.notes}
+
+
 def _bytes(data) -> bytes:
     return data.to_bytes() if hasattr(data, "to_bytes") else bytes(data)
 

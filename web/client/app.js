@@ -5,6 +5,7 @@ import { takeOver } from "./editor/handoff.js";
 import { EngineClient } from "./engine-client.js";
 import { registerServiceWorker } from "./offline.js";
 import { EnginePanel } from "./ui/engines.js";
+import { MemoryMode } from "./ui/memory-mode.js";
 import { backendParam, runtimeLine } from "./ui/format.js";
 import { Queue, wireInputs } from "./ui/queue.js";
 import { Viewer } from "./ui/viewer.js";
@@ -33,6 +34,16 @@ function onProgress(msg) {
     const pct = msg.total ? `${Math.floor((100 * msg.loaded) / msg.total)}%` : "";
     setStatus(msg.message, { loaded: msg.loaded, total: msg.total }, pct);
   } else setStatus(`${msg.message}\u2026`, {});
+}
+
+// Which memory mode is on, and a switch to the other.
+function showMemoryMode(memory) {
+  const { text, action } = memory.describe();
+  $("#memory-mode-text").textContent = text;
+  const button = $("#memory-mode-switch");
+  button.textContent = action;
+  button.onclick = () => memory.set(!memory.low);
+  document.body.dataset.memoryMode = memory.low ? "low" : "standard";
 }
 
 async function openSample(queue) {
@@ -64,7 +75,15 @@ async function main() {
   const engines = await (await fetch("engines.json")).json();
   const client = new EngineClient();
   const panel = new EnginePanel({ client, engines, setStatus, onProgress });
-  const viewer = new Viewer({ client, setStatus });
+  const memory = new MemoryMode({
+    onChange: () => {
+      showMemoryMode(memory);
+      panel.chooseDefault({ lowMemory: memory.low });
+      viewer.refresh();
+    },
+  });
+  showMemoryMode(memory);
+  const viewer = new Viewer({ client, setStatus, memory });
   const queue = new Queue({
     client,
     engines: panel,
@@ -96,10 +115,10 @@ async function main() {
   // The Arena's "Use this engine" opens the app with ?engine=ID.
   const wanted = new URLSearchParams(location.search).get("engine");
   if (engines.some((e) => e.id === wanted)) panel.select(wanted);
-  panel.chooseDefault(); // provisional, until the worker says what is stored
+  panel.chooseDefault({ lowMemory: memory.low }); // provisional, until the worker says what is stored
   queue.ready = client.init({ onProgress, backend: backendParam(), engine: panel.selected }).then((info) => {
     panel.applyStorage(info.storage);
-    panel.chooseDefault();
+    panel.chooseDefault({ lowMemory: memory.low });
     return info;
   });
   openSample(queue).catch((err) => setStatus(`The sample could not be opened: ${err.message}`));

@@ -10,7 +10,8 @@ import { registerServiceWorker } from "./offline.js";
 import { ArenaColumn, CONSENSUS } from "./ui/arena-column.js";
 import { ColumnTabs } from "./ui/arena-tabs.js";
 import { Rate, backendParam, mb, runtimeLine, saveAs, stem } from "./ui/format.js";
-import { browserDecode, wireInputs } from "./ui/queue.js";
+import { browserDecode, prepare } from "./ui/decode.js";
+import { wireInputs } from "./ui/queue.js";
 import { SyncZoom } from "./ui/zoom.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -70,6 +71,9 @@ class Arena {
   }
 
   #wireTools() {
+    $("#reduce-image").addEventListener("click", () => {
+      if (this.original) this.setImage(this.original.file, this.original.sample, { reduce: true });
+    });
     for (const input of document.querySelectorAll("input[name=view]")) {
       input.addEventListener("change", () => {
         this.mode = input.value;
@@ -144,15 +148,32 @@ class Arena {
 
   // -- the image -------------------------------------------------------------
 
-  async setImage(file, sample = null) {
-    this.generation++;
-    this.image = { name: file.name, type: file.type, bytes: await file.arrayBuffer(), sample, width: 0, height: 0 };
+  // `reduce`: the user asked for an image over the size limit at a reduced size.
+  async setImage(file, sample = null, { reduce = false } = {}) {
+    const gen = ++this.generation;
+    this.original = { file, sample };
+    this.image = null;
     this.pairs = [];
     this.pairsBy = {};
+    $("#reduce-image").hidden = true;
     $("#image-name").textContent = `\u00b7 ${file.name}`;
     $("#agreement-section").hidden = true;
     for (const col of this.columns.values()) col.clear();
     this.#showEngineStates();
+    // A HEIC photo (or, when asked, an image too large) becomes a PNG first,
+    // which every engine then gets.
+    let prepared;
+    try {
+      prepared = await prepare(this.client, file, { reduce, onProgress: (msg) => setStatus(`${msg.message}\u2026`, {}) });
+    } catch (err) {
+      if (gen === this.generation) this.#imageFailed(err);
+      return;
+    }
+    if (gen !== this.generation) return;
+    const notes = prepared.notes;
+    const type = prepared.file.type;
+    this.image = { name: file.name, type, bytes: await prepared.file.arrayBuffer(), sample, width: 0, height: 0, notes };
+    if (notes.length) setStatus(notes.join(" "));
     if (this.ready && !this.engines.some((e) => this.runnable(e.id))) {
       setStatus("Download an engine below to cut this image out. Nothing is downloaded until you ask.");
     }
@@ -177,7 +198,7 @@ class Arena {
         if (gen !== this.generation) return;
         setStatus(`Running ${e.label} (${i + 1} of ${todo.length})\u2026`, {});
         const failed = await this.#runOne(e, gen);
-        if (failed === "bad-image" || failed === "unsupported-format") {
+        if (failed === "bad-image" || failed === "unsupported-format" || failed === "too-large") {
           // Every engine would refuse it the same way.
           for (const rest of todo.slice(i + 1)) this.columns.get(rest.id).setState("ready", "Not run: the image could not be read.");
           return;
@@ -237,9 +258,16 @@ class Arena {
         }
       }
       col.setState("failed", err.message);
-      if (err.code === "bad-image" || err.code === "unsupported-format") setStatus(err.message);
+      if (err.code === "bad-image" || err.code === "unsupported-format" || err.code === "too-large") this.#imageFailed(err);
       return err.code;
     }
+  }
+
+  // The image itself could not be cut out: say why; an image over the size
+  // limit can be run again at a reduced size.
+  #imageFailed(err) {
+    setStatus(err.message);
+    $("#reduce-image").hidden = err.code !== "too-large";
   }
 
   #figureLines(f) {

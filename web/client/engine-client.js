@@ -104,6 +104,11 @@ export class EngineClient {
     return this.#call(Request.PROCESS, { engine, name, bytes }, { ...opts, transfer: [bytes] });
   }
 
+  // `bytes` (an ArrayBuffer) is copied, not transferred: the caller keeps it.
+  convert(bytes, { reduce = false, onProgress } = {}) {
+    return this.#call(Request.CONVERT, { bytes, reduce }, { onProgress });
+  }
+
   // `mask` is a PNG, or with maskSize [w, h] raw 8-bit pixels (an edited mask).
   render({ bytes, mask, maskSize = null, options, background = null, format = "png", maxSide = null }) {
     return this.#call(Request.RENDER, { bytes, mask, maskSize, options, background, format, maxSide });

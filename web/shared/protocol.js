@@ -29,12 +29,19 @@
 //       WASM, and `note` (also in the next `process` reply's `warning`) says so
 //   process {engine, name, bytes}         cut out one image; `bytes` is transferred
 //       reply: {png, mask, rawMask, width, height, format, notes, timings, engineStart, memory,
-//              backend, warning}
+//              memoryParts, backend, warning}
 //       png: the cutout with refined edges and decontaminated colours (the defaults); mask: the
 //       mask shown (refined, PNG); rawMask: the engine's own mask stretched to the photo (PNG);
 //       timings: seconds per stage (refine and decontaminate among them); engineStart: seconds spent reading, checking and starting
 //       the engine for this image (0 when it was already running); memory: bytes of the
-//       worker's WebAssembly memories (Python's and onnxruntime's), its peak so far
+//       worker's WebAssembly memories (Python's and onnxruntime's), its peak so far;
+//       memoryParts: {python, onnxruntime}, the same in two
+//   convert {bytes, reduce}                a file the engines cannot take as it is, as a PNG
+//                                         they can, for the page to keep in its place: a
+//                                         HEIC/HEIF photo (decoded with libheif in a worker of
+//                                         its own, upright, its ICC profile kept), or with
+//                                         `reduce` an image over the size limit scaled to fit
+//       reply: {bytes (PNG), width, height, format, notes}
 //   render {bytes, mask, maskSize, options, background, format, maxSide}
 //       compose the photo and its mask: options {background: transparent|color|blur|image,
 //       color, blur, crop, margin, decontaminate}; decontaminate: true for the subject's own
@@ -64,7 +71,8 @@
 //   {id, type: "reply", result}
 //   {id, type: "error", code, message}
 //       code "bad-image" / "bad-model" / "bad-options": the user's input; "unsupported-format":
-//       an image Pillow cannot decode here (the page may decode it itself); "download": the
+//       an image Pillow cannot decode here (the page may decode it itself); "too-large": an
+//       image over the size limit that `convert` with `reduce` can scale down; "download": the
 //       engine's source refused or failed; "cancelled"; "memory": out of memory, and
 //       "crashed": the runtime can no longer run (for both the page starts a new worker);
 //       "internal": a bug, with its text.
@@ -77,6 +85,7 @@ export const Request = Object.freeze({
   IMPORT_ENGINE: "importEngine",
   LOAD_ENGINE: "loadEngine",
   PROCESS: "process",
+  CONVERT: "convert",
   RENDER: "render",
   REFINE_STROKE: "refineStroke",
   ZIP: "zip",

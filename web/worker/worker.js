@@ -5,6 +5,8 @@
 import { Reply, Request, WorkerError } from "../shared/protocol.js";
 import { fetchModel, sha256 } from "./model-fetch.js";
 import { ModelStore } from "./model-store.js";
+import { HeifError, decodeHeif } from "./heic.js";
+import { isHeif } from "../shared/formats.js";
 
 // WebAssembly memories only ever grow, so their total is the worker's peak
 // so far. onnxruntime-web makes its memory in JavaScript: count memories as
@@ -16,9 +18,16 @@ WebAssembly.Memory = class extends WebAssembly.Memory {
     memories.push(new WeakRef(this));
   }
 };
-const wasmMemory = () =>
-  memories.reduce((sum, m) => sum + (m.deref()?.buffer.byteLength ?? 0), 0) +
-  (runtime?.pyodide._module?.HEAPU8?.byteLength ?? 0);
+// Python's (Pyodide's heap) and onnxruntime's (every other memory), in bytes.
+function wasmMemoryParts() {
+  const python = runtime?.pyodide._module?.HEAPU8?.byteLength ?? 0;
+  const all = memories.reduce((sum, m) => sum + (m.deref()?.buffer.byteLength ?? 0), 0);
+  return { python, onnxruntime: all };
+}
+const wasmMemory = () => {
+  const { python, onnxruntime } = wasmMemoryParts();
+  return python + onnxruntime;
+};
 
 // The site's root: this file lives in worker/.
 const base = new URL("../", import.meta.url).href;
@@ -318,11 +327,44 @@ async function processImage(id, { engine, name, bytes }) {
       timings: r.timings,
       engineStart,
       memory: wasmMemory(),
+      memoryParts: wasmMemoryParts(),
       backend: runtime.session?.backend ?? null,
       warning: [loaded.warning, loaded.note].filter(Boolean).join(" ") || null,
     },
     transfer: [png, mask, rawMask],
   };
+}
+
+// A HEIC photo or an image over the size limit, as a PNG the engines take
+// (see protocol.js: convert).
+async function convert(id, { bytes, reduce = false }) {
+  const data = new Uint8Array(bytes);
+  let px = null;
+  if (isHeif(data)) {
+    progress(id, "image", "Decoding the HEIC photo");
+    try {
+      px = await decodeHeif(data);
+    } catch (err) {
+      if (err instanceof HeifError) throw new WorkerError("bad-image", err.message);
+      throw err;
+    }
+  }
+  const r = unwrap(
+    toJs(
+      runtime.api.convert(
+        px ? undefined : data,
+        px?.pixels,
+        px?.width ?? 0,
+        px?.height ?? 0,
+        px?.channels ?? 3,
+        px?.icc ?? undefined,
+        px?.images ?? 1,
+        reduce,
+      ),
+    ),
+  );
+  const out = r.bytes.buffer;
+  return { reply: { bytes: out, width: r.width, height: r.height, format: r.format, notes: r.notes }, transfer: [out] };
 }
 
 async function render(id, { bytes, mask, maskSize, options, background, format, maxSide }) {
@@ -430,6 +472,7 @@ const handlers = {
   [Request.IMPORT_ENGINE]: importEngine,
   [Request.STORAGE]: async () => storageInfo(),
   [Request.PROCESS]: processImage,
+  [Request.CONVERT]: convert,
   [Request.RENDER]: render,
   [Request.REFINE_STROKE]: refineStroke,
   [Request.ZIP]: makeZip,

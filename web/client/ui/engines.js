@@ -34,10 +34,15 @@ export class EnginePanel {
 
   // Balanced when this site can give it without asking anyone (self-hosted,
   // or already stored); otherwise Lightweight, and one line says why, with
-  // the licence behind a link.
-  chooseDefault() {
+  // the licence behind a link. In low-memory mode Lightweight, the engine
+  // that needs the least.
+  chooseDefault({ lowMemory = false } = {}) {
     this.note("");
     if (this.engines.some((e) => e.id === this.userChose)) return this.select(this.userChose, false);
+    if (lowMemory) {
+      this.select("lightweight", false);
+      return this.note("Lightweight is selected: in low-memory mode it is the engine that needs the least memory.");
+    }
     const balanced = this.engines.find((e) => e.id === "balanced");
     if (balanced && (balanced.self_hosted || this.stored.has("balanced"))) return this.select("balanced", false);
     this.select("lightweight", false);

@@ -7,6 +7,7 @@
 
 import { Editor } from "../editor/editor.js";
 import { maskFields } from "../editor/edits.js";
+import { scaledBlob } from "./decode.js";
 import { saveAs, stem } from "./format.js";
 import { ShareButton } from "./share.js";
 
@@ -15,13 +16,14 @@ const PREVIEW_SIDE = 1600; // previews are scaled down: fast on 12 MP photos
 const EXT = { png: "png", webp: "webp", jpeg: "jpg", mask: "png" };
 
 export class Viewer {
-  constructor({ client, setStatus }) {
+  constructor({ client, setStatus, memory = null }) {
     this.client = client;
     this.setStatus = setStatus;
+    this.memory = memory; // MemoryMode: in low-memory mode every view is at screen size
+    this.beforeURL = null;
     this.item = null;
     this.bgImage = null; // ArrayBuffer of the picked background image
     this.previewURL = null;
-    this.beforeURL = null;
     this.renderToken = 0;
     this.editor = new Editor({ client, onClose: (item) => this.#editorClosed(item) });
     this.#wire();
@@ -119,6 +121,20 @@ export class Viewer {
     this.preview();
   }
 
+  get low() {
+    return !!this.memory?.low;
+  }
+
+  // The longest side of a preview: the screen's in low-memory mode.
+  previewSide() {
+    return this.low ? Math.min(PREVIEW_SIDE, this.memory.screenSide()) : PREVIEW_SIDE;
+  }
+
+  // Low-memory mode switched: the views again, at their new size.
+  refresh() {
+    if (this.item) this.show(this.item);
+  }
+
   hide() {
     this.item = null;
     this.editor.close();
@@ -151,20 +167,20 @@ export class Viewer {
       $("#viewer").dataset.busy = "true";
       const edited = !!item.edits?.edited;
       if (compareWith === "masks") {
-        after = edited ? png((await this.#render(item, "mask", PREVIEW_SIDE)).bytes) : png(this.maskOf(item));
+        after = edited ? png((await this.#render(item, "mask", this.previewSide())).bytes) : png(this.maskOf(item));
         before = png(item.result.rawMask);
       } else {
         // The default cutout is already there: no round trip for the default view.
-        const defaults = opts.background === "transparent" && !opts.crop && opts.decontaminate && $("#refine").checked && !edited;
+        const defaults = opts.background === "transparent" && !opts.crop && opts.decontaminate && $("#refine").checked && !edited && !this.low;
         if (defaults) after = png(item.result.png);
         else {
-          const r = await this.#render(item, "png", PREVIEW_SIDE);
+          const r = await this.#render(item, "png", this.previewSide());
           after = new Blob([r.bytes], { type: r.mime });
         }
         if (compareWith === "raw") {
-          const r = await this.#render(item, "png", PREVIEW_SIDE, { mask: item.result.rawMask, decontaminate: false });
+          const r = await this.#render(item, "png", this.previewSide(), { mask: item.result.rawMask, decontaminate: false });
           before = new Blob([r.bytes], { type: r.mime });
-        } else before = item.file;
+        } else before = this.low ? await scaledBlob(item.file, this.previewSide()) : item.file;
       }
     } catch (err) {
       $("#export-note").textContent = err.message;
