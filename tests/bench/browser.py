@@ -267,6 +267,9 @@ class BrowserBench:
         it the user's choice, as a user would. Not measured."""
         page = self._open()
         try:
+            # The engine cards are behind "Change engine", as a user finds them.
+            if page.get_attribute("#engines-toggle", "aria-expanded") != "true":
+                page.click("#engines-toggle")
             page.check(f"input[name=engine][value={engine_id}]")
             r = self._cut(page, photo)
             return {"backend": self._backend(page), "ok": r["ok"]}

@@ -1,10 +1,10 @@
 """The benchmark's photos, made from the largest real sample the project pins.
 
-grace_hopper.jpg (512x600, 0.31 MP, a real JPEG) is used as it is. The 1 MP
-and 12 MP photos are the same picture resized with Pillow's LANCZOS filter,
+grace_hopper.jpg (512x600, 0.31 MP, a real JPEG) is used as it is. The 1, 12
+and 48 MP photos are the same picture resized with Pillow's LANCZOS filter,
 keeping its aspect ratio, and saved as baseline JPEG at quality 90 like a
-camera's file. The 12 MP one is an upscale: the decode, resize and encode
-costs are a real 12 MP photo's, but its content is not a real 12 MP scene
+camera's file. The 12 and 48 MP ones are upscales: the decode, resize and encode
+costs are those of a real photo of that size, but its content is not a real scene of it
 (no finer detail than the original).
 """
 from __future__ import annotations
@@ -18,12 +18,13 @@ from pathlib import Path
 from PIL import Image
 
 SOURCE = "grace_hopper.jpg"
-SIZES = (("0.3MP", None), ("1MP", 1_000_000), ("12MP", 12_000_000))
+SIZES = (("0.3MP", None), ("1MP", 1_000_000), ("12MP", 12_000_000), ("48MP", 48_000_000))
+DEFAULT = ("0.3MP", "1MP", "12MP")  # 48MP when asked for (--photos): a phone's largest
 
 
 @dataclass(frozen=True)
 class Photo:
-    name: str  # "0.3MP", "1MP", "12MP"
+    name: str  # "0.3MP", "1MP", "12MP", "48MP"
     data: bytes
     width: int
     height: int
@@ -44,7 +45,7 @@ def make_photos(source: Path, only: tuple[str, ...] | None = None) -> list[Photo
     original.load()
     photos = []
     for name, pixels in SIZES:
-        if only and name not in only:
+        if name not in (only or DEFAULT):
             continue
         if pixels is None:
             w, h = original.size

@@ -1,0 +1,136 @@
+"""Where a phone's memory goes: the renderer's peak resident set (the page,
+its workers and their WebAssembly memories all live in the one renderer
+process) for one photo in the app, in the standard and the low-memory mode,
+at 12 and 48 MP, and for the Arena running every stored engine on a 12 MP
+photo. Also the engine worker's WebAssembly memory from the cutout's reply
+(Python's and onnxruntime-web's).
+
+    python3 build.py && .venv/bin/python tests/perf/memory.py [--engine lightweight]
+        [--cases app-12MP,app-12MP-low,app-48MP,app-48MP-low,arena-12MP] [--rmbg PATH]
+
+Each case is a new page in one Chromium, its renderer's peak reset first
+(/proc/PID/clear_refs), the engine already in IndexedDB. Balanced runs in
+the Arena only when the site was built with --rmbg. Nothing is asserted:
+the figures and the targets are in docs/benchmark.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+for p in (ROOT, ROOT / "py", ROOT / "tests", ROOT / "tests" / "bench"):
+    sys.path.insert(0, str(p))
+
+import browser as bench_browser  # noqa: E402
+import photos as photo_maker  # noqa: E402
+from helpers import PHOTOS  # noqa: E402
+
+MIB = 2**20
+LOW_MEMORY = "localStorage.setItem('backgrone.lowMemory', 'on');"
+STANDARD = "localStorage.setItem('backgrone.lowMemory', 'off');"
+# The last process reply's memoryParts (web/shared/protocol.js), kept by the page.
+PARTS = """(() => { const Native = window.Worker; window.Worker = class extends Native {
+  constructor(...args) { super(...args); this.addEventListener("message", (e) => {
+    const r = e.data && e.data.result; if (r && r.memoryParts) window.__parts = r.memoryParts; }); } }; })();"""
+
+
+def peak(bench) -> int | None:
+    pids = bench_browser.renderers(bench.profile)
+    return max((bench_browser._status(pid, "VmHWM") or 0 for pid in pids), default=None)
+
+
+def app_case(bench, engine: str, photo, low: bool) -> dict:
+    page = bench.context.new_page()
+    page.set_default_timeout(bench_browser.TIMEOUT)
+    try:
+        page.add_init_script(LOW_MEMORY if low else STANDARD)
+        page.add_init_script(PARTS)
+        bench_browser.reset_peaks(bench_browser.renderers(bench.profile))
+        page.goto(bench.app_url())
+        page.wait_for_selector("body[data-ready=true]", timeout=bench_browser.TIMEOUT)
+        if page.get_attribute("#engines-toggle", "aria-expanded") != "true":
+            page.click("#engines-toggle")
+        page.check(f"input[name=engine][value={engine}]")
+        t0 = time.perf_counter()
+        bench._cut(page, photo)
+        seconds = time.perf_counter() - t0
+        page.wait_for_selector("#viewer:not([hidden])")
+        page.wait_for_function("() => document.querySelector('#view-after').complete")
+        wasm = page.get_attribute("#queue .item", "data-memory")
+        return {"renderer_peak": peak(bench), "wasm": int(wasm) if wasm else None, "seconds": seconds,
+                "parts": page.evaluate("() => window.__parts || null"),
+                "mode": page.get_attribute("body", "data-memory-mode")}
+    finally:
+        page.close()
+
+
+def arena_case(bench, photo) -> dict:
+    page = bench.context.new_page()
+    page.set_default_timeout(bench_browser.TIMEOUT)
+    try:
+        page.add_init_script(STANDARD)
+        bench_browser.reset_peaks(bench_browser.renderers(bench.profile))
+        page.goto(bench.url + "arena.html")
+        page.wait_for_selector("body[data-ready=true]", timeout=bench_browser.TIMEOUT)
+        stored = page.evaluate("""() => [...document.querySelectorAll('.arena-col')]
+            .filter((c) => c.dataset.engine !== 'consensus' && !c.querySelector('.col-download:not([hidden])'))
+            .map((c) => c.dataset.engine)""")
+        dt = page.evaluate_handle("""([name, b64]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, { type: "image/jpeg" }));
+            return dt;
+        }""", [f"photo-{photo.name}.jpg", photo.b64])
+        t0 = time.perf_counter()
+        page.dispatch_event("#dropzone", "drop", {"dataTransfer": dt})
+        for e in stored:
+            page.wait_for_selector(f".arena-col[data-engine={e}][data-state=done]", timeout=bench_browser.TIMEOUT)
+        page.wait_for_function("() => !document.body.dataset.running", timeout=bench_browser.TIMEOUT)
+        return {"renderer_peak": peak(bench), "engines": stored, "seconds": time.perf_counter() - t0}
+    finally:
+        page.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engine", default="lightweight")
+    ap.add_argument("--cases", default="app-12MP,app-12MP-low,app-48MP,app-48MP-low,arena-12MP")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    sizes = tuple(sorted({c.split("-")[1] for c in cases} | {"0.3MP"}))
+    photos = {p.name: p for p in photo_maker.make_photos(PHOTOS["grace_hopper"], sizes)}
+    bench = bench_browser.BrowserBench()
+    results: dict = {}
+    try:
+        # Every engine the Arena may run, stored as a user's first images store them.
+        served = {e["id"] for e in json.loads((bench_browser.build.DIST / "engines.json").read_text())
+                  if e.get("self_hosted")}
+        for engine in ("lightweight", "precision", "balanced"):
+            if engine in served:  # Balanced only when built with --rmbg
+                bench.prepare(engine, photos["0.3MP"])
+        for case in cases:
+            kind, size, *rest = case.split("-")
+            photo = photos[size]
+            r = (app_case(bench, args.engine, photo, low=rest == ["low"]) if kind == "app"
+                 else arena_case(bench, photo))
+            results[case] = r
+            wasm = f", WebAssembly {r['wasm'] / MIB:.0f} MiB" if r.get("wasm") else ""
+            if r.get("parts"):
+                wasm += " (" + ", ".join(f"{k} {v / MIB:.0f}" for k, v in r["parts"].items()) + ")"
+            what = f"{args.engine}, {r['mode']} mode" if kind == "app" else "engines " + "+".join(r["engines"])
+            print(f"{case} ({photo.width}x{photo.height}, {what}): renderer peak "
+                  f"{r['renderer_peak'] / MIB:.0f} MiB{wasm}, {r['seconds']:.1f} s", flush=True)
+    finally:
+        bench.close()
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
