@@ -37,7 +37,6 @@ CHROMIUM_ARGS = [
 WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader",
                "--use-webgpu-adapter=swiftshader"]
 TIMEOUT = 600_000  # ms: a 12 MP photo on a busy 2-core machine
-
 # A cold page's time, in order (see BrowserBench._anatomy): navigation to the
 # worker's first boot step; Pyodide's start; numpy, Pillow and micropip; the
 # Backgrone package installed and imported; onnxruntime-web imported (to the
@@ -264,14 +263,24 @@ class BrowserBench:
 
     def prepare(self, engine_id: str, photo) -> dict:
         """Store the engine in IndexedDB (a first image downloads it) and make
-        it the user's choice, as a user would. Not measured."""
+        it the user's choice, as a user would; then one more visit with one
+        image, so that the measured pages find the browser's caches as a
+        returning visitor's do (the service worker's, and the code the
+        browser compiled from the WebAssembly files, which it keeps from one
+        visit to the next). Not measured."""
         page = self._open()
         try:
             page.check(f"input[name=engine][value={engine_id}]")
             r = self._cut(page, photo)
-            return {"backend": self._backend(page), "ok": r["ok"]}
+            result = {"backend": self._backend(page), "ok": r["ok"]}
         finally:
             page.close()
+        page = self._open()
+        try:
+            self._cut(page, photo)
+        finally:
+            page.close()
+        return result
 
     def _open(self):
         page = self.context.new_page()
@@ -331,27 +340,48 @@ class BrowserBench:
             time.sleep(0.05)
         return self._cut(page, photo, t_drop=0.0)
 
+    def cold_run(self, engine_id: str, photo):
+        """A new page (peaks of memory reset first) and its first cutout, timed
+        from navigation start; (the page, still open, and the run's figures)."""
+        page = self.context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        try:
+            reset_peaks(renderers(self.profile))
+            r = self.cold_cut(page, photo)
+            boot = page.evaluate("() => { const i = __bench.replies.find((r) => r.type === 'init'); return i ? (i.t - i.sent) / 1000 : null; }")
+            run = {"e2e": r["e2e"], "timings": r["timings"], "boot": boot, "anatomy": self._anatomy(page),
+                   "drop_at": page.evaluate("() => __bench.sent[Object.keys(__bench.sent).find((k) => __bench.sent[k].type === 'process')].t") / 1000}
+        except BaseException:
+            page.close()
+            raise
+        return page, run
+
+    def warm_runs(self, page, photo, runs: int) -> list[dict]:
+        """`runs` more drops on a page that has made its first cutout."""
+        out = []
+        for _ in range(runs):
+            w = self._cut(page, photo)
+            out.append({"e2e": w["e2e"], "timings": w["timings"]})
+        return out
+
     def cold_then_warm(self, engine_id: str, photo, runs: int, cold_runs: int) -> dict:
         """`cold_runs` new pages, each dropping the photo as soon as it can;
         on the last, `runs` more drops (warm). Medians and every run."""
-        cold, warm, memory = [], [], None
+        cold, warm, memory, backend = [], [], None, None
         for i in range(cold_runs):
-            page = self.context.new_page()
-            page.set_default_timeout(TIMEOUT)
+            page, run = self.cold_run(engine_id, photo)
             try:
-                reset_peaks(renderers(self.profile))
-                r = self.cold_cut(page, photo)
-                boot = page.evaluate("() => { const i = __bench.replies.find((r) => r.type === 'init'); return i ? (i.t - i.sent) / 1000 : null; }")
-                cold.append({"e2e": r["e2e"], "timings": r["timings"], "boot": boot, "anatomy": self._anatomy(page),
-                             "drop_at": page.evaluate("() => __bench.sent[Object.keys(__bench.sent).find((k) => __bench.sent[k].type === 'process')].t") / 1000})
+                cold.append(run)
                 if i == cold_runs - 1:
-                    for _ in range(runs):
-                        w = self._cut(page, photo)
-                        warm.append({"e2e": w["e2e"], "timings": w["timings"]})
+                    warm = self.warm_runs(page, photo, runs)
                     memory = self.memory(page)
                     backend = self._backend(page)
             finally:
                 page.close()
+        return self.summary(cold, warm, memory, backend)
+
+    @staticmethod
+    def summary(cold: list[dict], warm: list[dict], memory: dict | None, backend: str | None) -> dict:
         anatomy = {k: _median(c["anatomy"].get(k) for c in cold) for k in ANATOMY}
         return {
             "backend": backend,
