@@ -3,6 +3,9 @@
 The worker (web/worker/worker.js) owns fetching and messaging; this module owns the
 image work. It keeps one engine session at a time, so memory stays bounded
 however often the user switches engines.
+
+What only some requests need (compose's backgrounds and exports, the Arena's
+maths) is imported when first asked for, not before the first cutout.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import time
 
 from PIL import Image
 
-from . import arena, compose, imageio
+from . import imageio
 from .engines import get_engine
 from .errors import BackgroneError, ImageError
 from .inference.web import WebSession
@@ -65,7 +68,7 @@ async def process(data, engine_id: str) -> dict:
         result = await remove_background(raw, engine, _current["session"])
     except BackgroneError as exc:
         return {"ok": False, "code": exc.code, "message": str(exc)}
-    mask_png, _ = compose.encode_mask(result.mask)
+    mask_png = imageio.encode_png(result.mask)  # "L": what compose.encode_mask writes, without importing compose
     return {
         "ok": True,
         "png": to_js(result.png),
@@ -97,6 +100,8 @@ def render(original, mask_png, options: dict, background, fmt: str, max_side: in
     holds no image between requests."""
     from pyodide.ffi import to_js
 
+    from . import compose
+
     try:
         decoded = imageio.decode(_bytes(original))
         mask = Image.open(io.BytesIO(_bytes(mask_png)))
@@ -121,6 +126,8 @@ def make_zip(entries) -> dict:
     """One ZIP of (name, bytes) pairs."""
     from pyodide.ffi import to_js
 
+    from . import compose
+
     pairs = [(str(name), _bytes(data)) for name, data in entries]
     return {"ok": True, "bytes": to_js(compose.make_zip(pairs))}
 
@@ -138,6 +145,8 @@ def compare(masks) -> dict:
     the consensus mask, and each engine's disagreement heat-map (the
     consensus's is the spread of all masks)."""
     from pyodide.ffi import to_js
+
+    from . import arena, compose
 
     try:
         decoded = {str(engine): _mask(data) for engine, data in masks}
@@ -161,6 +170,8 @@ def arena_export(original, columns, figures_json: str) -> dict:
     import json
 
     from pyodide.ffi import to_js
+
+    from . import arena
 
     figures = json.loads(figures_json)
     tables = {"csv": arena.figures_csv(figures), "json": arena.figures_json(figures)}

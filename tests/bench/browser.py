@@ -38,11 +38,11 @@ WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulk
                "--use-webgpu-adapter=swiftshader"]
 TIMEOUT = 600_000  # ms: a 12 MP photo on a busy 2-core machine
 # A cold page's time, in order (see BrowserBench._anatomy): navigation to the
-# worker's first boot step; Pyodide's start; numpy, Pillow and micropip; the
-# Backgrone package installed and imported; onnxruntime-web imported (to the
+# worker's first boot step; Pyodide's start with numpy, Pillow and
+# Backgrone's wheel; Backgrone imported; onnxruntime-web imported (to the
 # init reply); the engine's start after it (the early session, which a drop
 # waits for); the image itself.
-ANATOMY = ("worker", "pyodide", "packages", "backgrone", "onnxruntime", "engine", "image")
+ANATOMY = ("worker", "pyodide", "backgrone", "onnxruntime", "engine", "image")
 
 # Wraps Worker: every request with an id is timed until its reply or error.
 SPY = """
@@ -401,12 +401,12 @@ class BrowserBench:
             const proc = b.replies.find((r) => r.type === "process");
             const step = (n) => b.progress.find((p) => p.stage === "boot" && p.step === n)?.t ?? null;
             const image = b.progress.find((p) => p.stage === "image")?.t ?? null;
-            return { s1: step(1), s2: step(2), s3: step(3), s4: step(4), init: init?.t ?? null,
+            return { s1: step(1), s2: step(2), s3: step(3), init: init?.t ?? null,
                      image, done: proc?.t ?? null };
         }""")
         gap = lambda a, b: (t[b] - t[a]) / 1000 if t[a] is not None and t[b] is not None else None
         return {"worker": t["s1"] / 1000 if t["s1"] is not None else None, "pyodide": gap("s1", "s2"),
-                "packages": gap("s2", "s3"), "backgrone": gap("s3", "s4"), "onnxruntime": gap("s4", "init"),
+                "backgrone": gap("s2", "s3"), "onnxruntime": gap("s3", "init"),
                 "engine": gap("init", "image"), "image": gap("image", "done")}
 
     def memory(self, page) -> dict:

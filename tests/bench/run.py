@@ -210,10 +210,10 @@ def table(report: dict) -> str:
     lines.append("Cold start, where the time of the first image after a page load goes (the worker's own "
                  "progress messages; medians of the page loads), seconds:")
     lines.append("")
-    lines.append("| engine | photo | page and worker | Pyodide | numpy, Pillow, micropip | Backgrone installed "
-                 "and imported | onnxruntime-web | engine start | image | its inference | warm inference | "
-                 "cold - warm |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    lines.append("| engine | photo | page and worker | Pyodide, numpy, Pillow, Backgrone's wheel | Backgrone "
+                 "imported | onnxruntime-web (its wait) | engine start (its wait) | image | its inference | "
+                 "warm inference | cold - warm |")
+    lines.append("|---|---|" + "---|" * (len(ANATOMY) + 3))
     for eid, e in report["engines"].items():
         for name, p in e["photos"].items():
             c, w = p["app"]["cold"], p["app"]["warm"]

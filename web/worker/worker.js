@@ -104,20 +104,18 @@ async function boot(id, { backend: requestedBackend = "auto", engine: likely = n
   store = await ModelStore.open();
   early = readStoredEarly(engines, likely); // overlaps Pyodide's start-up (see below)
 
-  progress(id, "boot", "Starting Python (Pyodide)", { step: 1, steps: 4 });
+  progress(id, "boot", "Starting Python (Pyodide) with numpy and Pillow", { step: 1, steps: 3 });
   const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", base).href);
-  const pyodide = await loadPyodide({ indexURL: new URL("pyodide/", base).href });
+  // The packages, Backgrone's wheel too, download while Pyodide starts.
+  const pyodide = await loadPyodide({
+    indexURL: new URL("pyodide/", base).href,
+    packages: ["numpy", "pillow", new URL(`py/${build.wheel}`, base).href],
+  });
 
-  progress(id, "boot", "Loading numpy and Pillow", { step: 2, steps: 4 });
-  await pyodide.loadPackage(["numpy", "pillow", "micropip"], { messageCallback: () => {} });
-
-  progress(id, "boot", "Loading Backgrone", { step: 3, steps: 4 });
-  const micropip = pyodide.pyimport("micropip");
-  await micropip.install.callKwargs(new URL(`py/${build.wheel}`, base).href, { deps: false });
-  micropip.destroy();
+  progress(id, "boot", "Loading Backgrone", { step: 2, steps: 3 });
   const api = pyodide.pyimport("backgrone.webapi");
 
-  progress(id, "boot", "Loading onnxruntime-web", { step: 4, steps: 4 });
+  progress(id, "boot", "Loading onnxruntime-web", { step: 3, steps: 3 });
   let backend = await chooseBackend(requestedBackend);
   // WASM threads need a cross-origin isolated page; without it ort would
   // quietly fall back to one thread, so say which one we got.
