@@ -10,33 +10,39 @@ maths) is imported when first asked for, not before the first cutout.
 from __future__ import annotations
 
 import io
-import time
 
 from PIL import Image
 
 from . import imageio
 from .engines import get_engine
 from .errors import BackgroneError, ImageError
-from .inference.web import WebSession
+from .inference.web import WebSession, fp32_model
 from .pipeline import remove_background
 
 _current: dict = {"engine": None, "session": None}
 
 
-async def load_engine(engine_id: str, model_bytes, ort, options: dict | None = None) -> dict:
-    """Create the onnxruntime-web session for an engine from its model bytes
-    (a JS Uint8Array that stays in JS memory)."""
+async def load_engine(engine_id: str, remote, info) -> dict:
+    """Take the engine's session, opened in the session worker: `remote` is
+    its proxy, `info` the session worker's open reply (names, shapes, the
+    seconds its creation took). A model whose shapes do not fit is refused."""
     engine = get_engine(engine_id)
-    await unload_engine()
-    t0 = time.perf_counter()
-    session = await WebSession.create(ort, model_bytes, engine, options)
+    info = info.to_py() if hasattr(info, "to_py") else dict(info)
+    _current.update(engine=None, session=None)
+    session = await WebSession.attach(remote, engine, info)
     _current.update(engine=engine, session=session)
     return {
         "engine": engine.id,
         "input": session.input_name,
         "output": session.output_name,
-        "seconds": time.perf_counter() - t0,
+        "seconds": info.get("seconds"),
     }
+
+
+def widen_model(model_bytes):
+    """The model with fp16 weights made fp32 (a new JS Uint8Array), for a GPU
+    without fp16 shaders."""
+    return fp32_model(model_bytes)
 
 
 async def unload_engine() -> None:

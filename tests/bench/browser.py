@@ -17,7 +17,9 @@ Nothing here changes the app: a script added before the page's own wraps
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import statistics
 import tempfile
 import threading
@@ -37,11 +39,20 @@ CHROMIUM_ARGS = [
 WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader",
                "--use-webgpu-adapter=swiftshader"]
 TIMEOUT = 600_000  # ms: a 12 MP photo on a busy 2-core machine
+# The app's session options, read from web/worker/session/session-worker.js
+# (SESSION_OPTIONS, a one-line object literal), so that the raw runs always
+# use what the app uses.
+SESSION_OPTIONS = json.loads(re.sub(r"(\w+):", r'"\1":', re.search(
+    r"const SESSION_OPTIONS = (\{[^}]*\});",
+    (Path(__file__).resolve().parents[2] / "web" / "worker" / "session" / "session-worker.js").read_text(),
+).group(1)))
+
 # A cold page's time, in order (see BrowserBench._anatomy): navigation to the
 # worker's first boot step; Pyodide's start with numpy, Pillow and
-# Backgrone's wheel; Backgrone imported; onnxruntime-web imported (to the
-# init reply); the engine's start after it (the early session, which a drop
-# waits for); the image itself.
+# Backgrone's wheel; Backgrone imported; onnxruntime-web (loaded in the
+# session worker beside Python: the wait for it, to the init reply); the
+# engine's start after it (the early session, which a drop waits for, if
+# Python was ready first); the image itself.
 ANATOMY = ("worker", "pyodide", "backgrone", "onnxruntime", "engine", "image")
 
 # Wraps Worker: every request with an id is timed until its reply or error.
@@ -93,7 +104,8 @@ self.onmessage = async (event) => {
       ort.env.wasm.proxy = false;
       const bytes = new Uint8Array(await (await fetch(m.model)).arrayBuffer());
       const t0 = performance.now();
-      session = await ort.InferenceSession.create(bytes, { executionProviders: m.providers, graphOptimizationLevel: "all" });
+      // The session options of web/worker/session/session-worker.js (SESSION_OPTIONS).
+      session = await ort.InferenceSession.create(bytes, { executionProviders: m.providers, ...m.options });
       postMessage({ ok: true, create: (performance.now() - t0) / 1000, threads });
     } else if (m.op === "run") {
       const data = new Float32Array(await (await fetch(m.tensor)).arrayBuffer());
@@ -241,7 +253,7 @@ class BrowserBench:
                 });
             }""", self.url + "__bench/raw-worker.js")
             init = page.evaluate("(m) => __ask(m)", {"op": "init", "base": self.url, "bundle": self.raw_bundle,
-                                                     "providers": self.raw_providers,
+                                                     "providers": self.raw_providers, "options": SESSION_OPTIONS,
                                                      "model": self.url + engine.source})
             if not init["ok"]:
                 raise RuntimeError(f"raw onnxruntime-web: {init['error']}")

@@ -11,7 +11,7 @@ self.onmessage = async ({ data: cfg }) => {
     const bytes = new Uint8Array(await (await fetch(here + cfg.model)).arrayBuffer());
     const heap = () => pyodide._module.HEAPU8.length / 2 ** 20;
     const out = { heapBeforeMiB: heap(), runs: [] };
-    const convert = pyodide.runPython("from backgrone.inference.web import _fp32_copy; _fp32_copy");
+    const convert = pyodide.runPython("from backgrone.inference.web import fp32_model; fp32_model");
     for (let i = 0; i < cfg.runs; i++) {
       const t = performance.now();
       const fp32 = convert(bytes);
