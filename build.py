@@ -5,6 +5,7 @@
     python3 build.py serve           build, then serve dist/ on 127.0.0.1
     python3 build.py test [ARGS]     set up everything, build, run every test
     python3 build.py bench [ARGS]    set up, build, run the benchmark (tests/bench/)
+    python3 build.py quality [ARGS]  set up, run the quality benchmark (tests/quality/)
 
 Every runtime asset is pinned by version, size and sha256 and fetched once
 into a download cache (BACKGRONE_CACHE, default ~/.cache/backgrone), so a
@@ -33,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "py"))
 
-from backgrone import __version__  # noqa: E402
+from backgrone import __version__, fetch, sources  # noqa: E402
 from backgrone.engines import ENGINES, get_engine  # noqa: E402
 from backgrone.errors import ModelError  # noqa: E402
 from backgrone.models import cache_dir, sha256_file, verify  # noqa: E402
@@ -58,9 +59,18 @@ PYODIDE = Pinned("pyodide", "314.0.3", "pyodide-314.0.3.tgz", 6_486_134,
                  "d7f7d24f8db486c7eda7280f3b0f7517524c8e43e8b086c6ee6ae8016658b484")
 ORT_WEB = Pinned("onnxruntime-web", "1.30.0", "onnxruntime-web-1.30.0.tgz", 33_106_585,
                  "d2228df7e4616bc3348bf504ee888f3bec43789a273f0a63f3e68d203ce3bf71")
-IMGLY_DATA = Pinned("@imgly/background-removal-data", "1.4.5",
-                    "imgly-background-removal-data-1.4.5.tgz", 136_455_985,
-                    "ca7789abb39370727c9a098310b53bce41518d200000423c7107f8c01bbce946")
+# The ISNet models' package: pinned in py/backgrone/sources.py, which the
+# command line reads too.
+IMGLY_DATA = Pinned(sources.IMGLY_DATA.name, sources.IMGLY_DATA.version, sources.IMGLY_DATA.file,
+                    sources.IMGLY_DATA.size, sources.IMGLY_DATA.sha256)
+# The accessibility audit of the tests (tests/e2e/test_accessibility.py), MPL-2.0.
+# Fetched into the download cache like the rest, never copied into dist/.
+AXE_CORE = Pinned("axe-core", "4.14.1", "axe-core-4.14.1.tgz", 708_405,
+                  "e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745")
+# libheif (with libde265) compiled to WebAssembly: decodes HEIC/HEIF photos in
+# the engine worker, loaded only when such a file arrives.
+LIBHEIF = Pinned("libheif-js", "1.23.2", "libheif-js-1.23.2.tgz", 2_677_058,
+                 "728cf3795a94b18039ac07c6d38c089b72f1eeae12c37bc9f18b0925fc709daa")
 # Vendors the official Pyodide 314.0.3 wheels; used only where their own
 # location cannot be reached, and each wheel is still checked against the lock.
 OPEN_WEBUI = Pinned("open-webui", "0.12.4", "open_webui-0.12.4-py3-none-any.whl", 106_366_595,
@@ -94,8 +104,9 @@ ORT_WEBGPU_FILES = ("ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
                     "ort-wasm-simd-threaded.asyncify.wasm")
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
              *ORT_WEBGPU_FILES)
-# Where each ISNet engine's chunks are listed in the data package.
-IMGLY_MODELS = {"precision": "/models/medium", "lightweight": "/models/small"}
+# The engines whose models this site serves from the data package's chunks.
+IMGLY_MODELS = {eid for eid, src in sources.MODEL_SOURCES.items()
+                if isinstance(src, sources.ChunkedModel) and src.package == sources.IMGLY_DATA}
 
 
 class BuildError(Exception):
@@ -179,6 +190,14 @@ def extract(tgz: Path, members: dict[str, Path]) -> None:
                 shutil.copyfileobj(src, out)
 
 
+def axe_script() -> Path:
+    """axe-core's browser bundle (axe.min.js) from the pinned npm package, in
+    the download cache: for the tests only."""
+    dest = cache_dir() / "test" / f"axe-core-{AXE_CORE.version}.min.js"
+    extract(npm_package(AXE_CORE), {"axe.min.js": dest})  # from the package just checked
+    return dest
+
+
 # -- the pieces of the site -------------------------------------------------
 
 def build_pyodide(dist: Path) -> dict:
@@ -226,6 +245,16 @@ def pyodide_wheel(entry: dict) -> Path:
     return dest
 
 
+def build_libheif(dist: Path) -> dict:
+    """The ES module build of libheif-js, its WebAssembly inlined: one file,
+    imported by web/worker/heic.js."""
+    extract(npm_package(LIBHEIF), {
+        "libheif-wasm/libheif-bundle.mjs": dist / "libheif" / "libheif-bundle.mjs",
+        "libheif-wasm/LICENSE": dist / "licenses" / "libheif.txt",
+    })
+    return {"libheif-js": LIBHEIF.version}
+
+
 def build_ort(dist: Path) -> dict:
     tgz = npm_package(ORT_WEB)
     extract(tgz, {f"dist/{name}": dist / "ort" / name for name in ORT_FILES})
@@ -233,31 +262,19 @@ def build_ort(dist: Path) -> dict:
 
 
 def assemble_isnet(engine_id: str) -> Path:
-    """Concatenate the data package's 4 MiB chunks of one ISNet model into the
-    plain .onnx file, checked by the engine's pinned size and sha256."""
+    """One ISNet model from the data package's chunks (py/backgrone/fetch.py,
+    the same code as the command line's first use), checked by the engine's
+    pinned size and sha256."""
     engine = get_engine(engine_id)
-    dest = cache_dir() / "models" / engine.file
-    if dest.is_file():
-        try:
-            check(dest, engine.size, engine.sha256, engine.file)
-            return dest
-        except BuildError:
-            dest.unlink()
+    path = fetch.cached_model(engine)
+    if path is not None:
+        return path
     tgz = npm_package(IMGLY_DATA)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".part")
-    with tarfile.open(tgz) as tar:
-        resources = json.load(tar.extractfile("package/dist/resources.json"))
-        chunks = resources[IMGLY_MODELS[engine_id]]["chunks"]
-        with open(tmp, "wb") as out:
-            for chunk in chunks:
-                data = tar.extractfile(f"package/dist/{chunk['hash']}").read()
-                if hashlib.sha256(data).hexdigest() != chunk["hash"]:
-                    raise BuildError(f"{IMGLY_DATA.name}: chunk {chunk['hash']} is corrupt")
-                out.write(data)
-    check(tmp, engine.size, engine.sha256, engine.file)
-    tmp.replace(dest)
-    return dest
+    try:
+        with open(tgz, "rb") as f:
+            return fetch.extract_models(f, sources.IMGLY_DATA, [engine], str(tgz))[engine.id]
+    except ModelError as exc:
+        raise BuildError(str(exc)) from None
 
 
 def build_models(dist: Path, rmbg: Path | None) -> list[dict]:
@@ -268,7 +285,8 @@ def build_models(dist: Path, rmbg: Path | None) -> list[dict]:
         if engine.id in IMGLY_MODELS:
             link_or_copy(assemble_isnet(engine.id), dist / engine.source)
         elif engine.id == "balanced" and rmbg is not None:
-            # A self-hosted copy: the site serves it and pins what it serves.
+            # A self-hosted copy: the site serves it, and only the pinned file.
+            check(rmbg, engine.size, engine.sha256, f"--rmbg {rmbg}")
             target = dist / "models" / engine.file
             link_or_copy(rmbg, target)
             entry.update(source=f"models/{engine.file}", size=target.stat().st_size,
@@ -313,6 +331,7 @@ LICENSES = [
     ("numpy", "2.4.3", "BSD-3-Clause (and the bundled licenses in its wheel)", "arrays"),
     ("Pillow", "12.2.0", "MIT-CMU", "image decoding and encoding"),
     ("onnxruntime-web", ORT_WEB.version, "MIT", "runs the engines"),
+    ("libheif-js (libheif, libde265)", LIBHEIF.version, "LGPL-3.0", "decodes HEIC and HEIF photos"),
 ]
 
 
@@ -345,13 +364,14 @@ def build_licenses(dist: Path, engines: list[dict]) -> None:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="../styles.css"></head>
 <body><main><h1>Licenses</h1>
-<h2>Engines</h2>
+<h2 id="engines">Engines</h2>
 <table><tr><th>Engine</th><th>Model</th><th>License</th><th></th></tr>
 {erows}</table>
 <h2>Runtime</h2>
 <table><tr><th>Component</th><th>Version</th><th>License</th><th>Used for</th></tr>
 {rows}</table>
 <p>License texts shipped here: <a href="numpy.txt">numpy</a>, <a href="pillow.txt">Pillow</a>,
+<a href="libheif.txt">libheif</a>,
 <a href="imgly-background-removal-data.md">@imgly/background-removal-data</a>.</p>
 <p><a href="../">Back to Backgrone</a></p></main></body></html>
 """)
@@ -479,7 +499,8 @@ def build(rmbg: Path | None = None) -> Path:
             dest = tmp / site_path(src.relative_to(ROOT / "web").as_posix())
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest)
-    versions = {"backgrone": __version__, **build_pyodide(tmp), **build_ort(tmp)}
+    versions = {"backgrone": __version__, **build_pyodide(tmp), **build_ort(tmp),
+                **build_libheif(tmp)}
     engines = build_models(tmp, rmbg)
     (tmp / "engines.json").write_text(json.dumps(engines, indent=1))
     wheel = build_wheel(tmp)
@@ -595,9 +616,32 @@ def ensure_chromium() -> str:
     return shutil.which("chromium") or "/usr/bin/chromium"
 
 
+# The quality benchmark's ground truth: hand-cut photographs with true alpha
+# and background photos (both GPL, used only to measure, never shipped).
+QUALITY_PACKAGES = {"tuxpaint-stamps-default": Path("/usr/share/tuxpaint/stamps"),
+                    "mate-backgrounds": Path("/usr/share/backgrounds/mate/nature")}
+
+
+def ensure_quality_data() -> None:
+    """Debian's tuxpaint-stamps-default and mate-backgrounds, installed with
+    apt-get when missing (as ensure_chromium installs Chromium)."""
+    missing = [name for name, folder in QUALITY_PACKAGES.items() if not folder.is_dir()]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise BuildError(f"the quality benchmark needs Debian's {', '.join(missing)}: install them "
+                         "with apt-get")
+    log(f"installing Debian's {', '.join(missing)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True,
+                   env=env, stdout=subprocess.DEVNULL)
+
+
 def test(pytest_args: list[str]) -> int:
     python = ensure_venv()
     chromium = ensure_chromium()
+    axe_script()  # fetched here, where the network may be used, not in a test
     build()
     env = {**os.environ, "BACKGRONE_CHROMIUM": chromium}
     return subprocess.run([str(python), "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
@@ -614,20 +658,33 @@ def bench(rmbg: Path | None, bench_args: list[str]) -> int:
                           cwd=ROOT, env=env).returncode
 
 
+def quality(rmbg: Path | None, quality_args: list[str]) -> int:
+    """The quality benchmark (tests/quality/run.py): native onnxruntime, no browser."""
+    python = ensure_venv()
+    ensure_quality_data()
+    for engine_id in IMGLY_MODELS:  # the ISNet files in the model cache
+        assemble_isnet(engine_id)
+    extra = ["--rmbg", str(rmbg)] if rmbg else []
+    return subprocess.run([str(python), str(ROOT / "tests" / "quality" / "run.py"), *extra, *quality_args],
+                          cwd=ROOT).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "serve", "test", "bench"])
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "serve", "test", "bench", "quality"])
     parser.add_argument("--port", type=int, default=8000, help="serve: the port (default 8000)")
     parser.add_argument("--rmbg", type=Path, help="embed this local copy of RMBG-1.4 "
                         "(onnx/model_quantized.onnx) so the site serves the Balanced engine itself")
     args, rest = parser.parse_known_args(argv)
-    if rest and args.command not in ("test", "bench"):
+    if rest and args.command not in ("test", "bench", "quality"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         if args.command == "test":
             return test(rest)
         if args.command == "bench":
             return bench(args.rmbg, rest)
+        if args.command == "quality":
+            return quality(args.rmbg, rest)
         build(args.rmbg)
         if args.command == "serve":
             serve(args.port)

@@ -22,3 +22,23 @@ def run(coro):
     its own: Playwright's sync API already runs an event loop in this one."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+def heic(img, orientation: int | None = None, quality: int = 92, **save) -> bytes:
+    """`img` saved as HEIC with pillow-heif (libheif and x265), as a phone
+    saves it. With `orientation` (an EXIF orientation, 6 = turn 90 degrees
+    clockwise to view), the file stores the pixels as given and says how to
+    turn them: libheif writes that as the HEIF's own rotation."""
+    import io
+
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        save["exif"] = exif.tobytes()
+    out = io.BytesIO()
+    img.save(out, format="HEIF", quality=quality, **save)
+    return out.getvalue()

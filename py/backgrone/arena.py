@@ -198,12 +198,19 @@ def figures_rows(figures: dict) -> list[dict]:
     """The figures as rows: one per engine figure, one per pair figure."""
     rows = []
     for e in figures.get("engines", []):
-        for key, unit in (("engine_start", "s"), ("inference", "s"), ("python", "s"), ("total", "s"), ("memory", "bytes")):
+        for key, unit in (("engine_start", "s"), ("inference", "s"), ("python", "s"), ("refine", "s"),
+                          ("decontaminate", "s"), ("total", "s"), ("memory", "bytes")):
             if e.get(key) is not None:
                 rows.append({"engine": e["engine"], "compared_with": "", "figure": key, "value": e[key], "unit": unit})
     for p in figures.get("agreement", []):
         rows.append({"engine": p["a"], "compared_with": p["b"], "figure": "iou", "value": p["iou"], "unit": ""})
         rows.append({"engine": p["a"], "compared_with": p["b"], "figure": "mean_abs_diff", "value": p["mad"], "unit": "/255"})
+    # Both kinds of masks, whichever was shown: the refined and the raw.
+    for edges, pairs in sorted((figures.get("agreement_by_edges") or {}).items()):
+        for p in pairs:
+            rows.append({"engine": p["a"], "compared_with": p["b"], "figure": f"iou_{edges}", "value": p["iou"], "unit": ""})
+            rows.append({"engine": p["a"], "compared_with": p["b"], "figure": f"mean_abs_diff_{edges}",
+                         "value": p["mad"], "unit": "/255"})
     return rows
 
 

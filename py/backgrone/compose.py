@@ -285,6 +285,19 @@ def encode_mask(mask: Image.Image) -> tuple[bytes, str]:
     return encode_png(mask if mask.mode == "L" else mask.convert("L")), "image/png"
 
 
+def export(
+    rgb: Image.Image, mask: Image.Image, alpha: Image.Image | None, options: RenderOptions,
+    fmt: str, quality: int = 90,
+) -> tuple[bytes, str]:
+    """(file bytes, mime type) of a result as the page exports it and the
+    command line writes it: "png", "webp" or "jpeg" (the photo on its
+    background, cropped if asked), or "mask" (the mask alone, cropped alike)."""
+    if fmt == "mask":
+        box = crop_box(mask, options.margin) if options.crop else None
+        return encode_mask(mask.crop(box) if box else mask)
+    return encode(render(rgb, mask, alpha, options), fmt, quality)
+
+
 # A fixed date keeps the ZIP reproducible; 1980 is the earliest ZIP can store.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # Characters Windows refuses in names, or reads as a drive ("C:x"); control characters.
@@ -306,7 +319,7 @@ def make_zip(entries: list[tuple[str, bytes]]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
         for name, data in entries:
-            unique = _unique(_base_name(name) or "file", used)
+            unique = unique_name(_base_name(name) or "file", used)
             info = zipfile.ZipInfo(unique, date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_STORED
             info.external_attr = 0o644 << 16  # rw-r--r-- where unpackers honour it
@@ -314,7 +327,9 @@ def make_zip(entries: list[tuple[str, bytes]]) -> bytes:
     return out.getvalue()
 
 
-def _unique(name: str, used: set[str]) -> str:
+def unique_name(name: str, used: set[str]) -> str:
+    """`name`, or "stem (2).ext", "stem (3).ext"... if it is in `used`
+    (lower-cased names); the name returned is added to `used`."""
     # Case-insensitive: "A.png" and "a.png" are one file on Windows and macOS.
     stem, ext = posixpath.splitext(name)
     candidate, n = name, 1

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from .sources import RMBG_QUANTIZED
+
 MODEL_INPUT = (1024, 1024)  # (width, height) the IS-Net family expects
 
 
@@ -24,7 +26,7 @@ class Engine:
     # Where the browser fetches the model from. A relative URL means the site
     # serves its own copy (self-hosted); an absolute one is fetched at run time.
     source: str
-    size: int | None  # exact bytes, where pinned
+    size: int | None  # exact bytes, where pinned (every engine is, today)
     sha256: str | None  # where pinned; otherwise recorded at first download
     license: str
     license_url: str
@@ -102,9 +104,10 @@ ENGINES: tuple[Engine, ...] = (
         file="rmbg-1.4-quantized.onnx",
         # Not in any package registry, and its host may ask visitors to accept
         # BRIA's license first: fetched at run time unless a build embeds a copy.
-        source="https://huggingface.co/briaai/RMBG-1.4/resolve/main/onnx/model_quantized.onnx",
-        size=None,
-        sha256=None,
+        # Pinned at a fixed revision, so no copy is trusted on first use.
+        source=RMBG_QUANTIZED.host + RMBG_QUANTIZED.path,
+        size=44_403_226,
+        sha256="a6648479275dfd0ede0f3a8abc20aa5c437b394681b05e5af6d268250aaf40f3",
         license="BRIA RMBG-1.4 license: non-commercial use only",
         license_url="https://huggingface.co/briaai/RMBG-1.4",
         approx_mb=44,
@@ -140,6 +143,9 @@ ENGINES: tuple[Engine, ...] = (
 )
 
 DEFAULT_ENGINE = "balanced"
+# The command line and the library start on Lightweight: its file comes from a
+# package registry with no license to accept, and it is the fastest.
+CLI_DEFAULT_ENGINE = "lightweight"
 
 
 def get_engine(engine_id: str) -> Engine:

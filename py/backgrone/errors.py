@@ -25,6 +25,18 @@ class UnsupportedFormat(ImageError):
         self.format = fmt
 
 
+class TooLarge(ImageError):
+    """An image over the pixel limit. Its code is "too-large" when it can be
+    cut out at a reduced size instead (decode(..., reduce=True)), so the page
+    can offer that; "bad-image" when it is too large even for that."""
+
+    def __init__(self, message: str, size: tuple[int, int] | None, reducible: bool):
+        super().__init__(message)
+        self.size = size
+        self.reducible = reducible
+        self.code = "too-large" if reducible else ImageError.code
+
+
 class ModelError(BackgroneError):
     """An engine's model file is missing, refused, or not the expected network."""
 

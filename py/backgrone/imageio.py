@@ -5,6 +5,7 @@ its original alpha (if any); encode_png() turns a result back into bytes.
 """
 from __future__ import annotations
 
+import functools
 import io
 import re
 import struct
@@ -15,13 +16,18 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError, UnsupportedFormat
+from .errors import ImageError, TooLarge, UnsupportedFormat
 
 # Largest image accepted, in pixels. Checked from the header, before any pixel
 # is decoded, so a decompression bomb costs nothing. 50 MP is above every
 # current phone and most cameras; the page keeps several full-size planes of
 # this size in the 4 GiB a WebAssembly module can address.
 MAX_PIXELS = 50_000_000
+# Larger images can be cut out at a reduced size (decode(reduce=True)) up to
+# this: their pixels are decoded in full before they are scaled down (JPEG
+# excepted, which Pillow can decode at 1/2, 1/4 or 1/8 of its size), so twice
+# the limit bounds that one large buffer.
+REDUCE_LIMIT = 2 * MAX_PIXELS
 
 # The raster formats Backgrone opens. Others Pillow knows (EPS, WMF, FITS...)
 # are documents or science data, or need programs the browser does not have.
@@ -78,13 +84,16 @@ def _unsupported(fmt: str) -> UnsupportedFormat:
     return UnsupportedFormat(f"This is {article} {fmt} image, which Backgrone cannot read in this browser. {hint}", fmt)
 
 
-def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> Decoded:
+def decode(data: bytes, max_pixels: int = MAX_PIXELS, reduce: bool = False) -> Decoded:
     """Any bytes -> Decoded, or ImageError with a message for the user; no
-    other exception escapes, whatever the bytes."""
+    other exception escapes, whatever the bytes.
+
+    An image over `max_pixels` is refused (TooLarge), unless `reduce`: then,
+    up to REDUCE_LIMIT, it is scaled down to fit, and a note says so."""
     if not data:
         raise ImageError("The file is empty.")
     try:
-        return _decode(bytes(data), max_pixels)
+        return _decode(bytes(data), max_pixels, reduce)
     except ImageError:
         raise
     except MemoryError:
@@ -103,31 +112,74 @@ def _reason(exc: Exception) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _decode(data: bytes, max_pixels: int) -> Decoded:
+def fit_size(size: tuple[int, int], max_pixels: int) -> tuple[int, int]:
+    """The largest size of the same shape with at most `max_pixels` pixels."""
+    w, h = size
+    if w * h <= max_pixels:
+        return size
+    scale = (max_pixels / (w * h)) ** 0.5
+    fw, fh = max(1, int(w * scale)), max(1, int(h * scale))
+    while fw * fh > max_pixels:  # float rounding at the boundary
+        fw, fh = (fw - 1, fh) if fw >= fh else (fw, fh - 1)
+    return fw, fh
+
+
+@functools.cache
+def _heif_formats() -> tuple[str, ...]:
+    """("HEIF",) where pillow-heif is installed (the command line's `cli`
+    extra), which then reads HEIC and HEIF files, applying their rotation and
+    mirroring and resetting the EXIF orientation. Pyodide has no such
+    package: there the page decodes HEIC with libheif and hands over the
+    pixels (from_pixels)."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return ()
+    pillow_heif.register_heif_opener()
+    return ("HEIF",)
+
+
+def _decode(data: bytes, max_pixels: int, reduce: bool = False) -> Decoded:
     try:
         with warnings.catch_warnings():
             # Our own limit below replaces Pillow's bomb warning; Pillow also
             # warns about codecs it lacks, which sniff() names instead.
             warnings.simplefilter("ignore")
-            img = Image.open(io.BytesIO(data), formats=FORMATS)
+            formats = FORMATS + _heif_formats() if sniff(data) == "HEIC" else FORMATS
+            img = Image.open(io.BytesIO(data), formats=formats)
     except UnidentifiedImageError:
         fmt = sniff(data)
+        if fmt == "HEIC" and _heif_formats():  # a reader was there: the file is broken
+            raise ImageError("This HEIC image is damaged or truncated and cannot be read.") from None
         if fmt:
             raise _unsupported(fmt) from None
         raise ImageError(f"This file is not an image Backgrone can read. Use {READABLE}.") from None
     except Image.DecompressionBombError as exc:
         # Pillow's own guard (at twice its default limit) fired first.
         pixels = re.search(r"\((\d+) pixels\)", str(exc))
-        raise ImageError(_too_large_message(None, max_pixels, int(pixels[1]) if pixels else None)) from None
+        message = _too_large_message(None, max_pixels, int(pixels[1]) if pixels else None)
+        raise TooLarge(message, None, reducible=False) from None
     width, height = img.size
+    reduced_from = None
     if width * height > max_pixels:
-        raise ImageError(_too_large_message((width, height), max_pixels))
+        reducible = width * height <= REDUCE_LIMIT
+        if not (reduce and reducible):
+            message = _too_large_message((width, height), max_pixels, reducible=reducible)
+            raise TooLarge(message, (width, height), reducible)
+        reduced_from = (width, height)
+        # JPEG: decode at the smallest of 1/2, 1/4, 1/8 that still covers the
+        # target (a no-op for other formats).
+        img.draft("RGB", fit_size((width, height), max_pixels))
     if width < 1 or height < 1:
         raise ImageError("This image has no pixels.")
 
     notes = []
     fmt = img.format or "unknown"
-    if getattr(img, "is_animated", False):
+    if fmt == "HEIF":
+        fmt = "HEIC"
+        if getattr(img, "n_frames", 1) > 1:
+            notes.append(heif_note(img.n_frames))
+    elif getattr(img, "is_animated", False):
         notes.append(
             f"Animated {fmt}: only the first frame was used."
             if fmt in ANIMATED
@@ -141,6 +193,9 @@ def _decode(data: bytes, max_pixels: int) -> Decoded:
         ImageOps.exif_transpose(img, in_place=True)
     except Exception:  # a broken EXIF block: the pixels themselves are fine
         notes.append("Its orientation tag could not be read: the image is used as stored.")
+    if reduced_from is not None:
+        upright = _reduce(upright, max_pixels)
+        notes.append(_reduced_note(upright.size, reduced_from, max_pixels))
 
     if upright.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         upright = _integer_to_8bit(upright)
@@ -157,6 +212,53 @@ def _decode(data: bytes, max_pixels: int) -> Decoded:
     return Decoded(rgb=rgb, alpha=alpha, format=fmt, notes=notes)
 
 
+def _reduce(img: Image.Image, max_pixels: int) -> Image.Image:
+    """Scaled down to fit max_pixels; the ICC profile kept."""
+    small = img.resize(fit_size(img.size, max_pixels), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if "icc_profile" in img.info:
+        small.info["icc_profile"] = img.info["icc_profile"]
+    return small
+
+
+def _reduced_note(size, original, max_pixels: int) -> str:
+    return (f"Cut out at {size[0]}x{size[1]}, reduced from {original[0]}x{original[1]}: "
+            f"the largest size is {max_pixels / 1e6:g} megapixels.")
+
+
+def heif_note(images: int) -> str:
+    return f"This HEIC file holds {images} images: its primary image was used."
+
+
+def from_pixels(pixels: bytes, width: int, height: int, channels: int, icc: bytes | None = None,
+                max_pixels: int = MAX_PIXELS, reduce: bool = False, images: int = 1) -> Decoded:
+    """Decoded from pixels another decoder made (libheif, in the browser, for
+    HEIC): tightly packed 8-bit RGB (channels 3) or RGBA (4), already upright.
+    The same limit as decode(): over max_pixels it is refused, or with
+    `reduce` scaled down to fit."""
+    if channels not in (3, 4) or len(pixels) != width * height * channels or width < 1 or height < 1:
+        raise ImageError("The decoded image is not what its size says: the file may be damaged.")
+    if width * height > max_pixels and not reduce:
+        message = _too_large_message((width, height), max_pixels, reducible=True)
+        raise TooLarge(message, (width, height), True)
+    img = Image.frombuffer("RGBA" if channels == 4 else "RGB", (width, height), bytes(pixels), "raw")
+    if icc:
+        img.info["icc_profile"] = bytes(icc)
+    notes = [heif_note(images)] if images > 1 else []
+    if width * height > max_pixels:
+        img = _reduce(img, max_pixels)
+        notes.append(_reduced_note(img.size, (width, height), max_pixels))
+    alpha = None
+    if channels == 4:
+        alpha = img.getchannel("A")
+        icc_profile = img.info.get("icc_profile")
+        img = img.convert("RGB")
+        if icc_profile:
+            img.info["icc_profile"] = icc_profile
+    elif img.readonly:
+        img = img.copy()  # frombuffer shares the bytes; the pipeline writes in place
+    return Decoded(rgb=img, alpha=alpha, format="HEIC", notes=notes)
+
+
 def _integer_to_8bit(img: Image.Image) -> Image.Image:
     """16- or 32-bit greyscale -> "L", scaled rather than clipped to white.
     A transparent key colour becomes an alpha channel ("LA")."""
@@ -169,16 +271,15 @@ def _integer_to_8bit(img: Image.Image) -> Image.Image:
     return grey
 
 
-def _too_large_message(size, max_pixels: int = MAX_PIXELS, pixels: int | None = None) -> str:
+def _too_large_message(size, max_pixels: int = MAX_PIXELS, pixels: int | None = None,
+                       reducible: bool = False) -> str:
     limit = f"{max_pixels / 1e6:g} megapixels"
     if size is None:
         count = f" ({pixels / 1e6:,.0f} megapixels)" if pixels else ""
         return f"This image is too large{count}: the limit is {limit}. Scale it down and try again."
     w, h = size
-    return (
-        f"This image is too large: {w}x{h} is {w * h / 1e6:.1f} megapixels, "
-        f"the limit is {limit}. Scale it down and try again."
-    )
+    then = "It can be cut out at a reduced size instead." if reducible else "Scale it down and try again."
+    return f"This image is too large: {w}x{h} is {w * h / 1e6:.1f} megapixels, the limit is {limit}. {then}"
 
 
 # PNG colour types of the modes encode_png writes itself.
@@ -205,7 +306,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 
-def encode_png(img: Image.Image, compress_level: int = 1) -> bytes:
+def encode_png(img: Image.Image, compress_level: int = 1, clear_transparent: bool = True) -> bytes:
     """8-bit L, LA, RGB or RGBA image -> PNG bytes; other modes go to Pillow.
 
     Every row gets PNG's "Up" filter (the row above subtracted) and the rows
@@ -219,6 +320,8 @@ def encode_png(img: Image.Image, compress_level: int = 1) -> bytes:
     colour cannot be seen, and zeros cost zlib almost nothing. On a 12 MP
     portrait cutout (40% background) that makes the file a third smaller and
     the encode a sixth faster in the browser. Every other pixel is kept exactly.
+    clear_transparent=False keeps them too (a photo kept as a PNG, whose hidden
+    colours the engines still see).
     """
     colour = _PNG_COLOUR.get(img.mode)
     if colour is None:
@@ -241,7 +344,7 @@ def encode_png(img: Image.Image, compress_level: int = 1) -> bytes:
     for y0 in range(0, h, band):
         y1 = min(h, y0 + band)
         rows = np.frombuffer(img.crop((0, y0, w, y1)).tobytes(), np.uint8).reshape(y1 - y0, stride)
-        if colour in _PNG_ALPHA:
+        if colour in _PNG_ALPHA and clear_transparent:
             rows = _clear_transparent(rows, colour)
         filtered = np.empty((y1 - y0, stride + 1), np.uint8)
         filtered[:, 0] = _PNG_FILTER_UP

@@ -37,24 +37,34 @@ def verify(path: Path, size: int | None, sha256: str | None) -> None:
             raise ModelError(f"{path} has sha256 {digest}, expected {sha256}.")
 
 
-def find_model(engine: Engine, model_dir: str | os.PathLike | None = None) -> Path:
-    """The engine's model file, checked against its pinned size and sha256."""
+def models_dir() -> Path:
+    """Where the models are kept: the cache's models/ folder."""
+    return cache_dir() / "models"
+
+
+def find_model(engine: Engine, model_dir: str | os.PathLike | None = None, fetch: bool = False,
+               progress=True) -> Path:
+    """The engine's model file, checked against its pinned size and sha256:
+    from `model_dir`, $BACKGRONE_MODELS or the cache; with fetch=True a model
+    that is in none of them is downloaded into the cache (see fetch.py)."""
     dirs = [Path(model_dir)] if model_dir else []
     if os.environ.get("BACKGRONE_MODELS"):
         dirs.append(Path(os.environ["BACKGRONE_MODELS"]))
-    dirs.append(cache_dir() / "models")
     for d in dirs:
         path = d / engine.file
         if path.is_file():
             verify(path, engine.size, engine.sha256)
             return path
-    where = ", ".join(str(d) for d in dirs)
-    hint = (
-        "Run `python3 build.py` once to fetch it"
-        if engine.self_hosted
-        else f"Download it from {engine.source}"
-    )
+    if fetch:
+        from . import fetch as fetching  # urllib and tarfile: only when a model is missing
+
+        return fetching.fetch([engine.id], progress)[engine.id]
+    path = models_dir() / engine.file
+    if path.is_file():
+        verify(path, engine.size, engine.sha256)
+        return path
+    where = ", ".join(str(d) for d in [*dirs, models_dir()])
     raise ModelError(
         f"The {engine.label} model ({engine.file}) was not found in {where}. "
-        f"{hint}, or pass --model PATH."
+        f"Run `backgrone models fetch {engine.id}` to download it, or pass --model PATH."
     )

@@ -1,6 +1,6 @@
 """The one data path: bytes -> decode -> preprocess -> inference -> postprocess
--> composite -> encode -> bytes. The same code runs under CPython and Pyodide;
-only the session behind `Session.run` differs."""
+-> refine -> decontaminate -> composite -> encode -> bytes. The same code runs
+under CPython and Pyodide; only the session behind `Session.run` differs."""
 from __future__ import annotations
 
 import time
@@ -8,20 +8,28 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from . import composite, imageio, tensors
+from . import band, composite, foreground, imageio, refine as edges, tensors
 from .engines import Engine
 from .inference import Session
 
 # "handover": the tensor's way into the session and the mask's way back (in
 # the browser, the copies between numpy and onnxruntime-web), apart from
 # "inference", the session's own run, where the session reports it.
-STAGES = ("decode", "preprocess", "handover", "inference", "postprocess", "composite", "encode")
+STAGES = ("decode", "preprocess", "handover", "inference", "postprocess", "refine", "decontaminate",
+          "composite", "encode")
+
+# On by default for every engine: the quality benchmark (docs/quality.md)
+# shows both help every engine on large photos and cost nothing measurable
+# in quality where the photo is no larger than the network's mask.
+REFINE = True
+DECONTAMINATE = True
 
 
 @dataclass
 class Result:
     png: bytes  # the RGBA cutout
-    mask: Image.Image  # "L", the photo's size
+    mask: Image.Image  # "L", the photo's size: the mask shown (refined when asked)
+    raw_mask: Image.Image  # "L": the network's mask stretched bilinearly, as it always was
     width: int
     height: int
     format: str
@@ -40,7 +48,23 @@ class _Clock:
         self._t = now
 
 
-async def remove_background(data: bytes, engine: Engine, session: Session) -> Result:
+@dataclass
+class Masked:
+    """A photo and its mask, before compositing: what the command line's
+    backgrounds, crops and formats start from (see cutter.py). With
+    decontamination on, the photo's colours under its soft edges are already
+    the estimated foreground's."""
+
+    decoded: imageio.Decoded
+    mask: Image.Image  # "L", the photo's size: refined when asked
+    raw_mask: Image.Image  # "L", the network's mask stretched bilinearly
+    clock: _Clock
+
+
+async def find_mask(data: bytes, engine: Engine, session: Session, *, refine: bool = REFINE,
+                    decontaminate: bool = DECONTAMINATE) -> Masked:
+    """decode -> preprocess -> inference -> postprocess -> refine ->
+    decontaminate, timed per stage."""
     clock = _Clock()
     decoded = imageio.decode(data)
     clock.lap("decode")
@@ -53,14 +77,36 @@ async def remove_background(data: bytes, engine: Engine, session: Session) -> Re
     total = clock.timings.pop("inference")
     clock.timings["handover"] = max(0.0, total - run) if run is not None else 0.0
     clock.timings["inference"] = run if run is not None else total
-    mask = tensors.mask_from_output(output, decoded.size)
+    raw_mask = tensors.mask_from_output(output, decoded.size)
     del output
     clock.lap("postprocess")
-    # The photo becomes the cutout: no second full-size image.
+    scale = edges.network_scale(decoded.size, engine.input_size)
+    # The photo's cell means, made once for both stages when both run.
+    grid = band.photo_grid(decoded.rgb, band.grid_step(scale)) if refine and decontaminate else None
+    mask = edges.refine(decoded.rgb, raw_mask, scale, grid=grid) if refine else raw_mask
+    clock.lap("refine")
+    if decontaminate:
+        # The photo is about to become the cutout: its soft edges are
+        # changed in place.
+        foreground.decontaminate(decoded.rgb, mask, scale, grid=grid)
+    del grid
+    clock.lap("decontaminate")
+    return Masked(decoded, mask, raw_mask, clock)
+
+
+def cutout_png(masked: Masked) -> Result:
+    """composite -> encode: the RGBA cutout as PNG. The photo becomes the
+    cutout (no second full-size image), so `masked.decoded` is used up."""
+    decoded, mask, clock = masked.decoded, masked.mask, masked.clock
     rgba = composite.cutout(decoded.rgb, mask, decoded.alpha, in_place=True)
     clock.lap("composite")
     png = imageio.encode_png(rgba)
     del rgba
     clock.lap("encode")
     w, h = decoded.size
-    return Result(png, mask, w, h, decoded.format, decoded.notes, clock.timings)
+    return Result(png, mask, masked.raw_mask, w, h, decoded.format, decoded.notes, clock.timings)
+
+
+async def remove_background(data: bytes, engine: Engine, session: Session, *, refine: bool = REFINE,
+                            decontaminate: bool = DECONTAMINATE) -> Result:
+    return cutout_png(await find_mask(data, engine, session, refine=refine, decontaminate=decontaminate))

@@ -30,12 +30,22 @@ def preprocess(rgb: Image.Image, engine: Engine) -> np.ndarray:
 
 
 def mask_from_output(output: np.ndarray, size: tuple[int, int]) -> Image.Image:
-    """The network's first output -> 8-bit mask ("L") at the photo's size.
+    """The network's first output -> 8-bit mask ("L") at the photo's size:
+    network_mask() stretched bilinearly."""
+    small = network_mask(output)
+    if small.size == size:
+        return small
+    return small.resize(size, Image.Resampling.BILINEAR)
+
+
+def network_mask(output: np.ndarray) -> Image.Image:
+    """The network's first output -> 8-bit mask ("L") at the network's size.
 
     Min-max normalisation as in both reference codes. It is done at the
     network's resolution, before resizing: a bilinear resize is a convex
     combination of its inputs, so the range is the same and the work is on
-    1 MP instead of the photo's size.
+    1 MP instead of the photo's size. A flat output has no range: it is
+    kept as it says (all subject or none).
     """
     m = np.asarray(output, dtype=np.float32).reshape(output.shape[-2:])
     lo = float(m.min())
@@ -43,11 +53,7 @@ def mask_from_output(output: np.ndarray, size: tuple[int, int]) -> Image.Image:
     if not np.isfinite(lo) or not np.isfinite(hi):
         raise ModelError("The engine returned an invalid mask (not a number). Try another engine.")
     if hi - lo < 1e-6:
-        # A flat mask: the reference would divide by zero. Keep what it says.
         level = 255 if lo >= 0.5 else 0
-        return Image.new("L", size, level)
+        return Image.new("L", (m.shape[1], m.shape[0]), level)
     u8 = ((m - lo) * (255.0 / (hi - lo)) + 0.5).astype(np.uint8)
-    small = Image.fromarray(u8, "L")
-    if small.size == size:
-        return small
-    return small.resize(size, Image.Resampling.BILINEAR)
+    return Image.fromarray(u8, "L")

@@ -5,15 +5,17 @@ image work. It keeps one engine session at a time, so memory stays bounded
 however often the user switches engines.
 
 What only some requests need (compose's backgrounds and exports, the Arena's
-maths) is imported when first asked for, not before the first cutout.
+maths, the editor's brush) is imported when first asked for, not before the first cutout.
 """
 from __future__ import annotations
 
 import io
 
+import numpy as np
 from PIL import Image
 
-from . import imageio
+from . import foreground, imageio
+from .refine import network_scale
 from .engines import get_engine
 from .errors import BackgroneError, ImageError
 from .inference.web import WebSession, fp32_model
@@ -60,9 +62,11 @@ def loaded_engine() -> str | None:
 async def process(data, engine_id: str) -> dict:
     """Cut out one image. `data` is the file's bytes (a JS Uint8Array).
 
-    Returns a plain dict (the worker converts it): ok=True with the PNG, size
-    and timings, or ok=False with a message for the user. Only errors the user
-    can act on are caught here; anything else is a bug and propagates.
+    Returns a plain dict (the worker converts it): ok=True with the PNG (the
+    default cutout: refined edges, colours decontaminated), the mask it shows
+    and the engine's raw mask, size and timings, or ok=False with a message
+    for the user. Only errors the user can act on are caught here; anything
+    else is a bug and propagates.
     """
     from pyodide.ffi import to_js
 
@@ -74,17 +78,50 @@ async def process(data, engine_id: str) -> dict:
         result = await remove_background(raw, engine, _current["session"])
     except BackgroneError as exc:
         return {"ok": False, "code": exc.code, "message": str(exc)}
-    mask_png = imageio.encode_png(result.mask)  # "L": what compose.encode_mask writes, without importing compose
+    # "L" PNGs: what compose.encode_mask writes, without importing compose.
+    mask_png = imageio.encode_png(result.mask)
+    raw_png = mask_png if result.raw_mask is result.mask else imageio.encode_png(result.raw_mask)
     return {
         "ok": True,
         "png": to_js(result.png),
         "mask": to_js(mask_png),
+        "rawMask": to_js(raw_png),
         "width": result.width,
         "height": result.height,
         "format": result.format,
         "notes": result.notes,
         "timings": result.timings,
     }
+
+
+def convert(data, pixels=None, width: int = 0, height: int = 0, channels: int = 3, icc=None,
+            images: int = 1, reduce: bool = False) -> dict:
+    """A file the engines cannot take as it is, made into a PNG they can, which
+    the page then keeps in its place (its thumbnail, its view and every
+    export read it): a HEIC photo from the pixels libheif decoded in the
+    browser (`pixels`, 8-bit RGB or RGBA, upright, with its ICC profile), or,
+    with `reduce`, an image over the size limit scaled down to fit."""
+    from pyodide.ffi import to_js
+
+    try:
+        if pixels is not None:
+            decoded = imageio.from_pixels(_bytes(pixels), int(width), int(height), int(channels),
+                                          _bytes(icc) if icc is not None else None,
+                                          reduce=bool(reduce), images=int(images))
+        else:
+            decoded = imageio.decode(_bytes(data), reduce=bool(reduce))
+    except BackgroneError as exc:
+        return {"ok": False, "code": exc.code, "message": str(exc)}
+    img = decoded.rgb
+    if decoded.alpha is not None:
+        img = img.convert("RGBA")
+        img.putalpha(decoded.alpha)
+        if "icc_profile" in decoded.rgb.info:
+            img.info["icc_profile"] = decoded.rgb.info["icc_profile"]
+    png = imageio.encode_png(img, clear_transparent=False)
+    w, h = img.size
+    return {"ok": True, "bytes": to_js(png), "width": w, "height": h, "format": decoded.format,
+            "notes": decoded.notes}
 
 
 def _bytes(data) -> bytes:
@@ -99,33 +136,69 @@ def _fit(img: Image.Image, max_side: int | None) -> Image.Image:
     return img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
-def render(original, mask_png, options: dict, background, fmt: str, max_side: int | None = None) -> dict:
+def _render_mask(data, size) -> Image.Image:
+    """The mask `render` was given: a greyscale PNG, or with `size` (w, h) its
+    raw 8-bit pixels, row by row (an edited mask: no PNG encoding on the page)."""
+    if size is None:
+        mask = Image.open(io.BytesIO(_bytes(data)))
+        mask.load()
+        return mask
+    w, h = (int(v) for v in size)
+    raw = _bytes(data)
+    if w <= 0 or h <= 0 or len(raw) != w * h:
+        raise ImageError("The edited mask does not belong to this image.")
+    return Image.frombytes("L", (w, h), raw)
+
+
+def render(original, mask_png, options: dict, background, fmt: str, max_side: int | None = None,
+           mask_size=None) -> dict:
     """The photo on a chosen background, cropped or not, encoded as `fmt`
     ("png", "webp", "jpeg" or "mask"). `max_side` scales it down first, for
-    previews. Stateless: the page keeps the file and its mask, so the worker
-    holds no image between requests."""
+    previews. options["decontaminate"]: the subject's own colours under its
+    soft edges (backgrone.foreground). `mask_size` says the mask is raw
+    pixels (see _render_mask). Stateless: the page keeps the file and the
+    mask it shows, so the worker holds no image between requests."""
     from pyodide.ffi import to_js
 
     from . import compose
 
     try:
         decoded = imageio.decode(_bytes(original))
-        mask = Image.open(io.BytesIO(_bytes(mask_png)))
-        mask.load()
+        mask = _render_mask(mask_png, mask_size)
         if mask.mode != "L" or mask.size != decoded.size:
             raise ImageError("The stored mask does not belong to this image.")
         picked = imageio.decode(_bytes(background)).rgb if background is not None else None
-        opts = compose.RenderOptions.from_dict(dict(options), image=picked)
+        options = dict(options)
+        clean = options.pop("decontaminate", None)
+        if clean not in (None, True, False):
+            raise compose.OptionsError(f"decontaminate must be true or false, not {clean!r}.")
+        opts = compose.RenderOptions.from_dict(options, image=picked)
         rgb, mask = _fit(decoded.rgb, max_side), _fit(mask, max_side)
+        if clean and fmt != "mask":
+            # rgb is this request's own decoded (or scaled) copy.
+            foreground.decontaminate(rgb, mask, network_scale(rgb.size))
         alpha = _fit(decoded.alpha, max_side) if decoded.alpha is not None else None
-        if fmt == "mask":
-            box = compose.crop_box(mask, opts.margin) if opts.crop else None
-            data, mime = compose.encode_mask(mask.crop(box) if box else mask)
-        else:
-            data, mime = compose.encode(compose.render(rgb, mask, alpha, opts), fmt)
+        data, mime = compose.export(rgb, mask, alpha, opts, fmt)
     except BackgroneError as exc:
         return {"ok": False, "code": exc.code, "message": str(exc)}
     return {"ok": True, "bytes": to_js(data), "mime": mime}
+
+
+def refine_stroke(rgba, painted, width: int, height: int, brush_radius: float) -> dict:
+    """The edge-aware brush (edgebrush.refine) on a crop around one stroke:
+    `rgba` the photo's pixels (4 bytes each, as a canvas gives them),
+    `painted` the mask with the stroke applied plainly (1 byte each)."""
+    from pyodide.ffi import to_js
+
+    from . import edgebrush
+
+    w, h = int(width), int(height)
+    pixels = np.frombuffer(_bytes(rgba), np.uint8)
+    mask = np.frombuffer(_bytes(painted), np.uint8)
+    if w <= 0 or h <= 0 or pixels.size != w * h * 4 or mask.size != w * h:
+        return {"ok": False, "code": "bad-options", "message": "The stroke's crop has the wrong size."}
+    out = edgebrush.refine(pixels.reshape(h, w, 4)[:, :, :3], mask.reshape(h, w), brush_radius)
+    return {"ok": True, "mask": to_js(out.tobytes())}
 
 
 def make_zip(entries) -> dict:

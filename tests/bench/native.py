@@ -11,7 +11,7 @@ import tracemalloc
 
 import numpy as np
 
-from backgrone import composite, imageio, tensors
+from backgrone import band, composite, foreground, imageio, refine, tensors
 from backgrone.engines import Engine
 from backgrone.inference.native import NativeSession
 from backgrone.pipeline import remove_background
@@ -47,6 +47,14 @@ def python_stages(data: bytes, engine: Engine, output: np.ndarray, runs: int) ->
         t0 = time.perf_counter()
         mask = tensors.mask_from_output(output, decoded.size)
         t["postprocess"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        scale = refine.network_scale(decoded.size, engine.input_size)
+        grid = band.photo_grid(decoded.rgb, band.grid_step(scale))
+        mask = refine.refine(decoded.rgb, mask, scale, grid=grid)
+        t["refine"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        foreground.decontaminate(decoded.rgb, mask, scale, grid=grid)
+        t["decontaminate"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         rgba = composite.cutout(decoded.rgb, mask, decoded.alpha, in_place=True)
         t["composite"] = time.perf_counter() - t0
@@ -95,12 +103,13 @@ def _reset_rss_peak() -> bool:
         return False
 
 
-def pipeline_peak(data: bytes, engine: Engine, output: np.ndarray) -> dict:
+def pipeline_peak(data: bytes, engine: Engine, output: np.ndarray, **edges) -> dict:
     """Peak memory of remove_background for one image, network excluded.
 
     tracemalloc sees numpy's arrays and Python's objects, but not Pillow's
     image buffers (allocated in C). The rise of the process's peak resident
-    memory over where it started sees both (Linux only)."""
+    memory over where it started sees both (Linux only). `edges`: refine=,
+    decontaminate= for remove_background."""
     gc.collect()
     reset = _reset_rss_peak()
     rss0 = _rss_peak() if reset else None
@@ -108,7 +117,7 @@ def pipeline_peak(data: bytes, engine: Engine, output: np.ndarray) -> dict:
     try:
         # In a thread of its own: Playwright's sync API runs a loop in this one.
         with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, remove_background(data, engine, _FixedSession(output))).result()
+            pool.submit(asyncio.run, remove_background(data, engine, _FixedSession(output), **edges)).result()
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

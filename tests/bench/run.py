@@ -35,7 +35,7 @@ from browser import ANATOMY, BrowserBench  # noqa: E402
 from helpers import PHOTOS  # noqa: E402
 
 ENGINES = ("lightweight", "precision", "balanced")
-PY_STAGES = ("decode", "preprocess", "handover", "postprocess", "composite", "encode")
+PY_STAGES = ("decode", "preprocess", "handover", "postprocess", "refine", "decontaminate", "composite", "encode")
 
 
 def machine() -> dict:
@@ -129,6 +129,10 @@ def bench(args) -> dict:
                 log(f"  app cold {app['cold']['e2e']:.2f} s, warm {app['warm']['e2e']:.2f} s")
                 cpython = native.python_stages(photo.data, engine, output, args.runs)
                 cpython.update(native.pipeline_peak(photo.data, engine, output))
+                # The same without refinement and decontamination: what they add
+                # (tracemalloc only: a second run's peak RSS reuses the first's heap).
+                plain = native.pipeline_peak(photo.data, engine, output, refine=False, decontaminate=False)
+                cpython.update({f"{k}_edges_off": v for k, v in plain.items()})
                 warm = app["warm"]
                 py = sum(warm["stages"].get(s) or 0 for s in PY_STAGES)
                 entry["photos"][photo.name] = {
@@ -192,7 +196,7 @@ def table(report: dict) -> str:
                  "`session.run` in Chromium, same model and tensor; app = drop to PNG reply; warm/raw = "
                  "app warm / raw web run; warm/app run = app warm / the app's own inference stage in the "
                  "same runs (immune to the load changing between runs); Python stages = decode + preprocess + handover + "
-                 "postprocess + composite + encode.")
+                 "postprocess + refine + decontaminate + composite + encode.")
     lines.append("")
     lines.append("Warm stages in the browser (the app's own `timings`), seconds:")
     lines.append("")
@@ -228,8 +232,9 @@ def table(report: dict) -> str:
                  "CPython = the pipeline alone for one image, network excluded: tracemalloc peak "
                  "(numpy) and rise of peak RSS (numpy and Pillow).")
     lines.append("")
-    lines.append("| engine | photo | renderer peak RSS | measureUAMemory | CPython tracemalloc peak | CPython peak RSS rise | CPython Python stages (s) |")
-    lines.append("|---|---|---|---|---|---|---|")
+    lines.append("| engine | photo | renderer peak RSS | measureUAMemory | CPython tracemalloc peak | CPython peak RSS rise | "
+                 "tracemalloc peak, edges off | CPython Python stages (s) |")
+    lines.append("|---|---|---|---|---|---|---|---|")
     for eid, e in report["engines"].items():
         for name, p in e["photos"].items():
             mem = p["app"]["memory"] or {}
@@ -237,7 +242,8 @@ def table(report: dict) -> str:
             cp = p["cpython_stages"]
             lines.append(f"| {e['label']} | {name} | {mb(mem.get('renderer_peak_rss_bytes'))} | "
                          f"{mb(ua.get('bytes'))} | {mb(cp.get('tracemalloc_peak_bytes'))} | "
-                         f"{mb(cp.get('rss_peak_rise_bytes'))} | {f(cp['total'], 3)} |")
+                         f"{mb(cp.get('rss_peak_rise_bytes'))} | {mb(cp.get('tracemalloc_peak_bytes_edges_off'))} | "
+                         f"{f(cp['total'], 3)} |")
     lines += peer_bench.tables(report)
     for eid, why in report["skipped"].items():
         lines.append("")

@@ -5,6 +5,8 @@ import base64
 import re
 from pathlib import Path
 
+import numpy as np
+
 READY_TIMEOUT = 120_000  # ms: Pyodide, numpy, Pillow and ort starting on a busy machine
 IMAGE_TIMEOUT = 240_000  # ms: a model download, session start and one inference
 
@@ -31,7 +33,34 @@ def drop_files(page, files: list[tuple[str, bytes, str]], target: str = "#dropzo
     page.dispatch_event(target, "drop", {"dataTransfer": dt})
 
 
+def open_engines(page) -> None:
+    """Open the engine panel (the engines, their comparison, storage) as a
+    user does: "Change engine" beside the photo button."""
+    if page.get_attribute("#engines-toggle", "aria-expanded") != "true":
+        page.click("#engines-toggle")
+
+
+def shown_pixels(page, selector: str) -> np.ndarray:
+    """The RGBA pixels an <img> shows right now, at the image's own size, read
+    back through a canvas (the site's CSP lets no fetch read blob: URLs)."""
+    b64, w, h = page.evaluate(
+        """async (sel) => {
+            const img = document.querySelector(sel);
+            await img.decode();
+            const c = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
+            const ctx = c.getContext("2d");
+            ctx.drawImage(img, 0, 0);
+            const bytes = ctx.getImageData(0, 0, c.width, c.height).data;
+            let s = ""; for (const b of bytes) s += String.fromCharCode(b);
+            return [btoa(s), c.width, c.height];
+        }""",
+        selector,
+    )
+    return np.frombuffer(base64.b64decode(b64), np.uint8).reshape(h, w, 4)
+
+
 def choose_engine(page, engine_id: str) -> None:
+    open_engines(page)
     page.check(f"input[name=engine][value={engine_id}]")
 
 

@@ -2,9 +2,12 @@
 Debian's Chromium driven by pytest-playwright."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -24,14 +27,49 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": chromium, "args": CHROMIUM_ARGS}
 
 
-@pytest.fixture(scope="session")
-def site_url() -> str:
-    """The built dist/, served as `python3 build.py serve` serves it."""
+def pinned_copy(site: Path, balanced: Path) -> Path:
+    """A copy of the built site (hard links) whose engine list pins the
+    Balanced engine to `balanced`'s size and sha256, its source unchanged: a
+    build configured with another model, as tests/e2e/test_arena.py's
+    stand-in sites are."""
     assert (build.DIST / "index.html").is_file(), "dist/ is not built: run `python3 build.py`"
-    server = build.make_server(build.DIST)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
+    shutil.copytree(build.DIST, site, copy_function=os.link)
+    engines = json.loads((site / "engines.json").read_text())
+    data = balanced.read_bytes()
+    for entry in engines:
+        if entry["id"] == "balanced":
+            entry.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    (site / "engines.json").unlink()  # a link to dist/'s copy: replace it, never write through it
+    (site / "engines.json").write_text(json.dumps(engines, indent=1))
+    return site
+
+
+@pytest.fixture(scope="session")
+def pinned_site(tmp_path_factory):
+    """pinned_site(model) -> the URL of the built site with Balanced pinned
+    to `model`, served as `python3 build.py serve` serves it (one server per
+    model). RMBG-1.4's real file cannot be had here, so the tests serve or
+    import stand-ins in its place, and the page checks them against the pin."""
+    servers: dict[str, object] = {}
+
+    def serve(model: Path) -> str:
+        key = hashlib.sha256(Path(model).read_bytes()).hexdigest()
+        if key not in servers:
+            site = pinned_copy(tmp_path_factory.mktemp("site") / "dist", Path(model))
+            server = build.make_server(site)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            servers[key] = server
+        return f"http://127.0.0.1:{servers[key].server_port}/"
+
+    yield serve
+    for server in servers.values():
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def site_url(pinned_site, standin_model) -> str:
+    """The built site, with Balanced pinned to the tests' stand-in model."""
+    return pinned_site(standin_model)
 
 
 class RequestLog:

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 import build
-from browser import (IMAGE_TIMEOUT, READY_TIMEOUT, choose_engine, drop_files, export, open_result,
-                     runs_threaded, state, wait_results)
+from browser import (IMAGE_TIMEOUT, READY_TIMEOUT, choose_engine, drop_files, export, open_engines,
+                     open_result, runs_threaded, state, wait_results)
 from standin import make_standin
 
 pytestmark = pytest.mark.browser
@@ -49,6 +49,7 @@ def reload_ready(page) -> None:
 
 
 def import_model(page, engine_id: str, path) -> str:
+    open_engines(page)
     if not page.is_visible("#import-engine"):
         page.click("#storage summary")
     page.select_option("#import-engine", engine_id)
@@ -68,6 +69,7 @@ def with_standin(app, standin_model):
 
 
 def test_engine_downloads_once_and_works_offline(app, context, requests_log, photos):
+    open_engines(app)
     card = app.locator(".engine[data-engine=lightweight]")
     assert "Not downloaded yet" in card.inner_text()
     card.locator(".download-engine").click()
@@ -97,6 +99,7 @@ def test_engine_downloads_once_and_works_offline(app, context, requests_log, pho
 def test_download_can_be_cancelled_and_stores_nothing(app, context, requests_log):
     held = []
     context.route(f"**/{LIGHTWEIGHT_URL}", lambda route: held.append(route))  # never answers
+    open_engines(app)
     card = app.locator(".engine[data-engine=lightweight]")
     card.locator(".download-engine").click()
     app.wait_for_selector(".engine[data-engine=lightweight] .cancel-download:not([hidden])")
@@ -122,9 +125,11 @@ def test_storage_panel_lists_and_deletes_engines(app, standin_model):
 
 
 def test_import_checks_the_file_before_accepting_it(app, tmp_path):
+    # Every engine is pinned: a file that is not the pinned one is refused
+    # before a session is started (the shape check: tests/e2e/test_balanced.py).
     wrong_shape = make_standin(tmp_path / "small.onnx", size=(512, 512))
     message = import_model(app, "balanced", wrong_shape)
-    assert "does not fit the Balanced engine" in message
+    assert "not the Balanced engine's model" in message
     not_lightweight = make_standin(tmp_path / "other.onnx")
     message = import_model(app, "lightweight", not_lightweight)
     assert "not the Lightweight engine's model" in message
@@ -203,11 +208,12 @@ def test_backgrounds_crop_and_formats_on_pixels(with_standin, tmp_path):
     app.fill("#margin", "10")
     cropped, _ = export(app, fmt="png")
     c = Image.open(io.BytesIO(cropped))
-    # The subject's box in the mask (the square and its soft edge), grown by
-    # 10% of its larger side on each side.
+    # The subject's box in the mask (the square and its soft edge, which the
+    # refinement may widen by a pixel or so a side), grown by 10% of its
+    # larger side on each side.
     ys, xs = np.nonzero(np.asarray(m) > 8)
     side = max(xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
-    assert 40 <= side <= 44
+    assert 40 <= side <= 48
     grown = side + 2 * round(0.1 * side)
     assert c.size == (grown, grown)
     assert np.asarray(c)[grown // 2, grown // 2, 3] == 255

@@ -8,26 +8,24 @@ under CPython. One test runs the real Lightweight and Precision engines.
 """
 from __future__ import annotations
 
-import base64
 import csv
-import hashlib
 import io
 import json
 import math
-import os
-import shutil
-import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 import build
 from backgrone import arena
 from backgrone.engines import get_engine
-from browser import IMAGE_TIMEOUT, READY_TIMEOUT, drop_files
+from browser import IMAGE_TIMEOUT, READY_TIMEOUT, drop_files, shown_pixels as img_pixels
 from e2e.conftest import RequestLog
+from e2e.standin_site import make_standin_site, serve
 from e2e.test_cutout import reference
 from standin import make_standin
 
@@ -60,12 +58,6 @@ def scene() -> Image.Image:
 SCENE = scene()
 
 
-def serve(directory: Path):
-    server = build.make_server(directory)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture(scope="module")
 def standins(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("arena-models")
@@ -74,20 +66,8 @@ def standins(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def standin_site(tmp_path_factory, standins) -> str:
-    """The built site, its engine list pointing at the stand-ins (self-hosted,
-    pinned by size and sha256 like the real ones)."""
-    site = tmp_path_factory.mktemp("arena-site") / "dist"
-    shutil.copytree(build.DIST, site, copy_function=os.link)  # hard links: fast, and read-only here
-    engines = json.loads((site / "engines.json").read_text())
-    for entry in engines:
-        model = standins[entry["id"]]
-        shutil.copy(model, site / "models" / f"standin-{entry['id']}.onnx")
-        data = model.read_bytes()
-        entry.update(source=f"models/standin-{entry['id']}.onnx", size=len(data),
-                     sha256=hashlib.sha256(data).hexdigest(), self_hosted=True)
-    (site / "engines.json").unlink()  # a link to dist/'s copy: replace it, never write through it
-    (site / "engines.json").write_text(json.dumps(engines))
-    server = serve(site)
+    """The built site, its engine list pointing at the stand-ins."""
+    server = serve(make_standin_site(tmp_path_factory.mktemp("arena-site"), standins))
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
 
@@ -127,22 +107,8 @@ def saved(page, click) -> tuple[bytes, str]:
 
 
 def shown_pixels(page, engine: str) -> np.ndarray:
-    """The RGBA pixels a column shows right now, at the image's own size, read
-    back through a canvas (the site's CSP lets no fetch read blob: URLs)."""
-    b64, w, h = page.evaluate(
-        """async (sel) => {
-            const img = document.querySelector(sel);
-            await img.decode();
-            const c = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
-            const ctx = c.getContext("2d");
-            ctx.drawImage(img, 0, 0);
-            const bytes = ctx.getImageData(0, 0, c.width, c.height).data;
-            let s = ""; for (const b of bytes) s += String.fromCharCode(b);
-            return [btoa(s), c.width, c.height];
-        }""",
-        f".arena-col[data-engine={engine}] .arena-img",
-    )
-    return np.frombuffer(base64.b64decode(b64), np.uint8).reshape(h, w, 4)
+    """The RGBA pixels a column shows right now."""
+    return img_pixels(page, f".arena-col[data-engine={engine}] .arena-img")
 
 
 def run_three(page, site: str, log: RequestLog) -> None:
@@ -175,7 +141,7 @@ def arena_page(page, context, standin_site, page_errors):
 
 
 def cpython_masks(standins) -> dict[str, np.ndarray]:
-    return {e: reference(SCENE, e, standins[e]).astype(np.uint8) for e in ENGINES}
+    return {e: np.asarray(reference(SCENE, e, standins[e]).mask) for e in ENGINES}
 
 
 def test_three_engines_and_their_consensus_with_figures_that_match_cpython(arena_page, standins):
@@ -231,6 +197,33 @@ def test_three_engines_and_their_consensus_with_figures_that_match_cpython(arena
     # The mask view shows the masks themselves.
     page.click("label:has(input[name=view][value=mask])")
     assert shown_pixels(page, "balanced")[..., 0].tolist() == masks["balanced"].tolist()
+
+
+def test_columns_show_refined_or_raw_edges_and_the_figures_hold_both(arena_page, standins):
+    page = arena_page
+    refs = {e: reference(SCENE, e, standins[e]) for e in ENGINES}
+    assert any((np.asarray(r.mask) != np.asarray(r.raw_mask)).any() for r in refs.values())  # something to tell apart
+    page.click("label:has(input[name=edges][value=raw])")
+    page.wait_for_function("() => [...document.querySelectorAll('.arena-view')].every((v) => v.dataset.edges === 'raw')")
+    for e in ENGINES:
+        data, _ = saved(page, lambda: column(page, e).locator(".col-save-mask").click())
+        raw = np.asarray(Image.open(io.BytesIO(data)))
+        assert np.abs(raw.astype(int) - np.asarray(refs[e].raw_mask)).max() <= 1, e
+        # The cutout shown carries that mask.
+        assert np.abs(shown_pixels(page, e)[..., 3].astype(int) - raw).max() == 0, e
+    data, _ = saved(page, lambda: page.click("#export-json"))
+    figures = json.loads(data)
+    assert figures["edges"] == "raw"
+    assert set(figures["agreement_by_edges"]) == {"raw", "refined"}
+    assert figures["agreement"] == figures["agreement_by_edges"]["raw"]
+    raw_masks = {e: np.asarray(refs[e].raw_mask) for e in ENGINES}
+    for got, want in zip(figures["agreement_by_edges"]["raw"], arena.pairs(raw_masks)):
+        assert got["iou"] == pytest.approx(want["iou"], abs=0.002)
+    for e in figures["engines"]:
+        assert e["refine"] >= 0 and e["decontaminate"] >= 0
+    page.click("label:has(input[name=edges][value=refined])")
+    data, _ = saved(page, lambda: column(page, "balanced").locator(".col-save-mask").click())
+    assert np.abs(np.asarray(Image.open(io.BytesIO(data))).astype(int) - np.asarray(refs["balanced"].mask)).max() <= 1
 
 
 def test_exports_hold_the_figures_shown(arena_page):
@@ -353,9 +346,12 @@ def test_a_new_image_is_compared_and_a_broken_one_fails_alone(arena_page):
 def test_use_this_engine_opens_the_app_with_it(arena_page):
     page = arena_page
     column(page, "lightweight").locator(".col-use").click()
+    page.wait_for_url("**/?engine=lightweight", timeout=READY_TIMEOUT)
     page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
-    assert page.url.endswith("/?engine=lightweight")
     assert page.is_checked("input[name=engine][value=lightweight]")
+    # With the image and that engine's result, in the editor (tests/e2e/test_editor.py).
+    assert page.inner_text("#queue .item-name") == "scene.png"
+    page.wait_for_selector("#editor[data-ready=true]")
 
 
 def test_real_engines_on_a_sample_photo(page, site_url, requests_log, page_errors, model_path):
@@ -382,7 +378,7 @@ def test_real_engines_on_a_sample_photo(page, site_url, requests_log, page_error
     for e in ("precision", "lightweight"):
         data, _ = saved(page, lambda: column(page, e).locator(".col-save-mask").click())
         masks[e] = np.asarray(Image.open(io.BytesIO(data)))
-        mad = float(np.abs(masks[e] - reference(photo, e, model_path(e))).mean())
+        mad = float(np.abs(masks[e] - np.asarray(reference(photo, e, model_path(e)).mask, np.float64)).mean())
         print(f"\nArena, {e} on chelsea: mask vs CPython {mad:.3f} / 255;",
               column(page, e).locator(".figures").inner_text().replace("\n", " "))
         assert mad <= 1.0
@@ -393,3 +389,117 @@ def test_real_engines_on_a_sample_photo(page, site_url, requests_log, page_error
     assert float(row.locator(".iou").inner_text()) == pytest.approx(p["iou"], abs=0.0006)
     # Two real engines agree on a cat far more than the stand-ins do.
     assert p["iou"] > 0.8
+
+
+PHONE = dict(viewport={"width": 390, "height": 844}, device_scale_factor=3, has_touch=True, is_mobile=True)
+
+
+def touch_drag(page, start, end, steps: int = 10, seconds: float = 0.3) -> None:
+    """A one-finger drag through the browser's own input pipeline (DevTools'
+    Input.dispatchTouchEvent), as a finger on a phone's screen: `steps` moves
+    over `seconds`, stamped with those times so the browser sees a finger's
+    speed, not a teleport (which it would take for a fling)."""
+    cdp = page.context.new_cdp_session(page)
+    (x0, y0), (x1, y1) = start, end
+    t0 = time.time()
+
+    def send(kind, points, i):
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points,
+                                              "timestamp": t0 + seconds * i / steps})
+
+    send("touchStart", [{"x": x0, "y": y0}], 0)
+    for i in range(1, steps + 1):
+        send("touchMove", [{"x": x0 + (x1 - x0) * i / steps, "y": y0 + (y1 - y0) * i / steps}], i)
+    send("touchEnd", [], steps)
+    cdp.detach()
+
+
+def placement(page, engine: str) -> list[float]:
+    """Where a column's image sits in its view: left, top, width, height."""
+    return page.evaluate(
+        """(sel) => { const img = document.querySelector(sel), v = img.parentElement.getBoundingClientRect(),
+                             r = img.getBoundingClientRect();
+                      return [r.left - v.left, r.top - v.top, r.width, r.height]; }""",
+        f".arena-col[data-engine={engine}] .arena-img",
+    )
+
+
+def on_screen(page) -> list[str]:
+    """The columns a visitor sees: those inside the window's width."""
+    return page.evaluate("""() => [...document.querySelectorAll('.arena-col')].filter((c) => {
+        const r = c.getBoundingClientRect(); return r.right > 1 && r.left < innerWidth - 1; }).map((c) => c.dataset.engine)""")
+
+
+def show(page, engine: str, tap: bool = True) -> None:
+    """Tap an engine's tab (or not, after a swipe) and wait until its column
+    alone fills the screen."""
+    if tap:
+        page.tap(f"#column-tabs [data-engine={engine}]")
+    try:
+        page.wait_for_function(
+            """(e) => { const c = document.querySelector(`.arena-col[data-engine=${e}]`).getBoundingClientRect(),
+                               g = document.querySelector('#columns').getBoundingClientRect();
+                        return Math.abs(c.left - g.left) < 1 &&
+                               document.querySelector(`#column-tabs [data-engine=${e}]`).ariaSelected === 'true'; }""",
+            arg=engine, timeout=10_000,
+        )
+    except PlaywrightTimeoutError:
+        state = page.evaluate("""() => ({ scrollLeft: document.querySelector('#columns').scrollLeft,
+            selected: document.querySelector('#column-tabs [aria-selected=true]')?.dataset.engine })""")
+        raise AssertionError(f"{engine} not shown: {state}, on screen {on_screen(page)}") from None
+    assert on_screen(page) == [engine]
+
+
+def run_three_by_tabs(page, site: str) -> None:
+    """run_three on a phone: one tab after another, each engine downloaded
+    from its own column."""
+    open_arena(page, site)
+    tabs = page.locator("#column-tabs [role=tab]")
+    assert tabs.all_inner_texts() == ["Precision", "Balanced", "Lightweight", "Consensus"]
+    drop_files(page, [("scene.png", SCENE, "image/png")])
+    for e in ENGINES:
+        show(page, e)
+        column(page, e).locator(".col-download").tap()
+    wait_done(page, [*ENGINES, "consensus"])
+
+
+def test_narrow_screen_one_engine_at_a_time_keeps_zoom_and_position(browser, standin_site):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        run_three_by_tabs(page, standin_site)
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+
+        # Zoom to 200% and drag the image with a finger: the same hair in view.
+        show(page, "precision")
+        page.tap("[data-zoom='2']")
+        box = column(page, "precision").locator(".arena-view").bounding_box()
+        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        touch_drag(page, centre, (centre[0] - 60, centre[1] - 30))
+        zoomed = placement(page, "precision")
+        assert zoomed[2] == pytest.approx(640, abs=0.5)  # 200% of 320 px
+        level = page.inner_text("#zoom-level")
+        assert level == "200%"
+
+        # Another engine by its tab: the same zoom, the same place.
+        show(page, "balanced")
+        assert placement(page, "balanced") == pytest.approx(zoomed, abs=0.5)
+        # ...by a swipe across the column (not on the image, which pans):
+        head = column(page, "balanced").locator(".col-head").bounding_box()
+        y = head["y"] + head["height"] / 2
+        touch_drag(page, (head["x"] + head["width"] - 20, y), (head["x"] + 20, y))
+        show(page, "lightweight", tap=False)
+        assert placement(page, "lightweight") == pytest.approx(zoomed, abs=0.5)
+        # ...and by the keyboard, from tab to tab.
+        page.focus("#column-tabs [data-engine=lightweight]")
+        page.keyboard.press("ArrowRight")
+        show(page, "consensus", tap=False)
+        assert page.evaluate("document.activeElement.dataset.engine") == "consensus"
+        assert placement(page, "consensus") == pytest.approx(zoomed, abs=0.5)
+        assert page.inner_text("#zoom-level") == level
+        assert column(page, "consensus").locator(".arena-img").is_visible()
+    finally:
+        context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"

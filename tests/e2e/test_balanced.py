@@ -1,14 +1,16 @@
-"""The Balanced engine (RMBG-1.4) is fetched at run time from its source. Its
-real weights cannot be had here, so a stand-in model with the same input and
-output shapes is served in place of the real file: the download, the session,
-the preprocessing and the output handling all run for real."""
+"""The Balanced engine (RMBG-1.4) is fetched at run time from its source and
+checked against its pinned size and sha256. Its real weights cannot be had
+here, so a stand-in model with the same input and output shapes is served in
+place of the real file, on a site pinned to the stand-in (tests/e2e/conftest.py):
+the download, the check, the session, the preprocessing and the output
+handling all run for real."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from backgrone.engines import get_engine
-from browser import choose_engine, drop_files, error, export, state, wait_results
+from browser import READY_TIMEOUT, choose_engine, drop_files, error, export, state, wait_results
 from e2e.test_cutout import check_against_reference, reference
 
 pytestmark = pytest.mark.browser
@@ -53,14 +55,34 @@ def test_refused_download_says_what_to_do_and_page_goes_on(app, context, request
     assert state(items[1]) == "done"
 
 
-def test_model_of_the_wrong_shape_is_refused(app, context, requests_log, photos, tmp_path):
+def test_a_download_that_is_not_the_pinned_file_is_refused(app, context, requests_log, photos, tmp_path):
     from standin import make_standin
 
-    wrong = make_standin(tmp_path / "wrong.onnx", size=(512, 512)).read_bytes()
+    other = make_standin(tmp_path / "other.onnx", weights=(1.0, 2.0, 3.0)).read_bytes()
     requests_log.allowed.append(BALANCED.source)
-    context.route(BALANCED.source, lambda route: route.fulfill(status=200, body=wrong, headers=CORS))
+    served = []
+    context.route(BALANCED.source, lambda route: (served.append(1), route.fulfill(status=200, body=other, headers=CORS)))
     choose_engine(app, "balanced")
     app.set_input_files("#file-input", str(photos["astronaut"]))
     (item,) = wait_results(app, 1)
+    assert "failed its integrity check twice" in error(item)
+    assert len(served) == 2  # fetched again once, then given up
+
+
+def test_model_of_the_wrong_shape_is_refused(page, context, pinned_site, photos, tmp_path):
+    """A build pinned to a model of the wrong shape (as one configured with a
+    wrong file would be): the file passes its pin, and the session's shape
+    check refuses it."""
+    from standin import make_standin
+
+    wrong_file = make_standin(tmp_path / "wrong.onnx", size=(512, 512))
+    url = pinned_site(wrong_file)
+    wrong = wrong_file.read_bytes()
+    context.route(BALANCED.source, lambda route: route.fulfill(status=200, body=wrong, headers=CORS))
+    page.goto(url)
+    page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
+    choose_engine(page, "balanced")
+    page.set_input_files("#file-input", str(photos["astronaut"]))
+    (item,) = wait_results(page, 1)
     message = error(item)
     assert "does not fit the Balanced engine" in message and "1x3x1024x1024" in message

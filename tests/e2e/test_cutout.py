@@ -21,31 +21,44 @@ from browser import choose_engine, drop_files, export, runs_threaded, state, wai
 pytestmark = pytest.mark.browser
 
 
-def reference(photo_bytes: bytes, engine_id: str, model) -> np.ndarray:
+def reference(photo_bytes: bytes, engine_id: str, model):
+    """The CPython pipeline's result (the same defaults: refined edges, colour
+    spill removed)."""
     engine = get_engine(engine_id)
-    result = run(remove_background(photo_bytes, engine, NativeSession(model, engine)))
-    return np.asarray(result.mask, dtype=np.float64)
+    return run(remove_background(photo_bytes, engine, NativeSession(model, engine)))
 
 
-def check_against_reference(png: bytes, photo: bytes, ref_mask: np.ndarray, label: str) -> np.ndarray:
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = ((a.astype(np.float64) - b) ** 2).mean()
+    return float("inf") if mse == 0 else float(10 * np.log10(255**2 / mse))
+
+
+def check_against_reference(png: bytes, photo: bytes, ref, label: str) -> np.ndarray:
     cut = Image.open(io.BytesIO(png))
     original = Image.open(io.BytesIO(photo)).convert("RGB")
     assert cut.mode == "RGBA" and cut.size == original.size
     alpha = np.asarray(cut.getchannel("A"), dtype=np.float64)
     # Fully transparent pixels are written as zeros (a smaller file), nothing else.
     assert not np.asarray(cut)[alpha == 0].any()
+    ref_mask = np.asarray(ref.mask, dtype=np.float64)
     mad = float(np.abs(alpha - ref_mask).mean())
     print(f"\n{label}: mask mean absolute difference browser vs CPython = {mad:.3f} / 255")
     assert mad <= 1.0
-    # The cutout keeps the photo's own colours where anything is visible.
-    # Not bit for bit: the JPEG decoder in Pyodide's Pillow is another build of
-    # libjpeg than CPython's, so a PSNR that means "the same picture".
-    rgb = np.asarray(cut.convert("RGB"), dtype=np.float64)
-    visible = alpha > 0
-    mse = ((rgb[visible] - np.asarray(original, dtype=np.float64)[visible]) ** 2).mean()
-    psnr = float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
-    print(f"{label}: colours of the visible pixels vs the photo: PSNR {psnr:.1f} dB")
-    assert psnr >= 40
+    # Where the cutout is opaque it keeps the photo's own colours; under the
+    # soft edges they are the decontaminated ones CPython makes too. Not bit
+    # for bit: the JPEG decoder in Pyodide's Pillow is another build of
+    # libjpeg than CPython's, and the engines' masks differ a little, so PSNRs
+    # that mean "the same picture".
+    rgb = np.asarray(cut.convert("RGB"))
+    opaque, visible = alpha == 255, alpha > 0
+    ref_rgb = np.asarray(Image.open(io.BytesIO(ref.png)).convert("RGB"))
+    to_photo = psnr(rgb[opaque], np.asarray(original)[opaque])
+    to_cpython = psnr(rgb[visible], ref_rgb[visible])
+    print(f"{label}: colours, opaque pixels vs the photo: PSNR {to_photo:.1f} dB; visible pixels vs CPython's "
+          f"cutout: {to_cpython:.1f} dB")
+    # (Photo colours under the soft edges instead of decontaminated ones give
+    # about 20-23 dB here.)
+    assert to_photo >= 40 and to_cpython >= 30
     return alpha
 
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import build
-from browser import IMAGE_TIMEOUT, READY_TIMEOUT, choose_engine, drop_files, state, wait_results
+from browser import IMAGE_TIMEOUT, READY_TIMEOUT, choose_engine, drop_files, open_engines, state, wait_results
 from test_app import import_model, png, scene, stored_engines
 
 pytestmark = pytest.mark.browser
@@ -79,6 +79,7 @@ def open_app(page, url):
 def download(page, engine_id: str) -> None:
     """Press the engine's Download button and wait until it has finished,
     whichever way (its Cancel button shows while it runs)."""
+    open_engines(page)
     page.click(f".engine[data-engine={engine_id}] .download-engine")
     page.wait_for_selector(f".engine[data-engine={engine_id}] .cancel-download", state="hidden",
                            timeout=IMAGE_TIMEOUT)
@@ -138,7 +139,7 @@ def test_a_stored_engine_that_fails_its_check_is_replaced_not_used(page, flaky_s
     open_app(page, url + "?engine=lightweight")
     assert cut_out_one(page, photos) == "done"
     assert [action for _, action in log] == ["ok", "ok"] and log[1][0] is None  # whole, from the start
-    page.wait_for_selector(".engine[data-engine=lightweight][data-stored=true]")
+    page.wait_for_selector(".engine[data-engine=lightweight][data-stored=true]", state="attached")
     assert stored_engines(page) == ["lightweight"]
 
 
@@ -253,6 +254,7 @@ def test_without_indexeddb_the_app_works_and_says_so(browser, site_url, photos):
     try:
         open_app(page, site_url)
         assert page.inner_text("#storage-summary") == "(unavailable)"
+        open_engines(page)
         page.click("#storage summary")
         assert page.inner_text("#storage-space") == (
             "This browser gives this site no storage here (a private window?). Backgrone still works, "

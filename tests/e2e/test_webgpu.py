@@ -69,13 +69,14 @@ def balanced_model(request, standin_model, tmp_path) -> Path:
 
 
 @pytest.fixture
-def open_app(gpu_browser, site_url, standin_model):
+def open_app(gpu_browser, pinned_site, standin_model):
     """open_app(query, model) -> the app, ready, in a fresh context of the
     WebGPU browser, with `model` (default the stand-in) served as the Balanced
-    engine's download."""
+    engine's download, on a site pinned to it."""
     contexts, errors, outside = [], [], []
 
     def open_(query: str = "", model: Path = standin_model):
+        site_url = pinned_site(model)
         model = model.read_bytes()
         context = gpu_browser.new_context(accept_downloads=True)
         contexts.append(context)

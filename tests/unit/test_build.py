@@ -147,3 +147,27 @@ def test_csp_meta_goes_first_in_every_page_head(tmp_path):
     assert a.index('<meta charset="utf-8">') < a.index("Content-Security-Policy") < a.index("<script")
     assert '<head><meta http-equiv="Content-Security-Policy" content="default-src \'self\'">' in (
         tmp_path / "sub" / "b.html").read_text()
+
+
+# -- the engines' pins in the built site --------------------------------------------
+
+def test_the_built_site_pins_balanced_and_admits_its_host():
+    import json
+
+    from backgrone.engines import get_engine
+
+    engines = json.loads((build.DIST / "engines.json").read_text())
+    balanced = next(e for e in engines if e["id"] == "balanced")
+    assert balanced["source"] == get_engine("balanced").source
+    assert "/resolve/2ceba5a5efaec153162aedea169f76caf9b46cf8/" in balanced["source"]
+    assert (balanced["size"], balanced["sha256"]) == (
+        44_403_226, "a6648479275dfd0ede0f3a8abc20aa5c437b394681b05e5af6d268250aaf40f3")
+    assert build.engine_origins(engines) == [
+        "https://huggingface.co", "https://*.huggingface.co", "https://*.hf.co"]
+
+
+def test_a_self_hosted_balanced_copy_must_be_the_pinned_file(tmp_path):
+    other = tmp_path / "model_quantized.onnx"
+    other.write_bytes(b"some other model")
+    with pytest.raises(build.BuildError, match=r"--rmbg .*bytes, expected 44,403,226"):
+        build.build_models(tmp_path / "dist", other)

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
+from backgrone import imageio
 from backgrone.errors import ImageError, UnsupportedFormat
-from backgrone.imageio import MAX_PIXELS, decode, encode_png
+from backgrone.imageio import MAX_PIXELS, decode, encode_png, fit_size
 
 ORIENTATION = 0x0112
 
@@ -208,11 +209,51 @@ def test_image_over_the_pixel_limit_is_refused():
     assert decode(data, max_pixels=1600).size == (40, 40)
 
 
-def test_60_megapixel_image_is_refused_from_its_header():
+def test_60_megapixel_image_is_refused_from_its_header_with_an_offer(loads):
     data = save(Image.new("1", (10000, 6000)))  # a few kB on disk
     assert len(data) < 100_000
-    with pytest.raises(ImageError, match=r"10000x6000 is 60\.0 megapixels.*limit is 50 megapixels"):
+    with pytest.raises(ImageError, match=r"10000x6000 is 60\.0 megapixels.*limit is 50 megapixels\. "
+                                         r"It can be cut out at a reduced size instead\.") as e:
         decode(data)
+    assert e.value.code == "too-large" and loads == []
+
+
+def test_too_large_even_to_reduce_says_to_scale_it_down():
+    data = save(Image.new("1", (12000, 9000)))  # 108 MP
+    with pytest.raises(ImageError, match=r"Scale it down and try again") as e:
+        decode(data, reduce=True)
+    assert e.value.code == "bad-image"
+
+
+def test_an_image_over_the_limit_is_reduced_to_fit_when_asked(loads):
+    img = gradient_rgb(400, 300)
+    img.info["icc_profile"] = b"profile"
+    data = save(img, "JPEG", quality=95, icc_profile=b"profile")
+    d = decode(data, max_pixels=30_000, reduce=True)
+    assert d.size == fit_size((400, 300), 30_000) and d.size[0] * d.size[1] <= 30_000
+    assert d.size == (200, 150)
+    assert d.notes == ["Cut out at 200x150, reduced from 400x300: the largest size is 0.03 megapixels."]
+    assert d.rgb.info.get("icc_profile") == b"profile"
+    # JPEG decodes at half size first: the full 400x300 is never in memory.
+    assert set(loads) == {(200, 150)}
+    # The same picture, smaller.
+    ref = np.asarray(img.resize((200, 150), Image.Resampling.LANCZOS), dtype=np.float64)
+    assert np.abs(np.asarray(d.rgb, dtype=np.float64) - ref).mean() < 3
+
+
+def test_reduction_turns_first_and_keeps_the_shape():
+    img = gradient_rgb(300, 200)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    d = decode(save(img, "PNG", exif=exif.tobytes()), max_pixels=15_000, reduce=True)
+    assert d.size == fit_size((200, 300), 15_000) == (100, 150)
+
+
+@pytest.mark.parametrize("size, limit", [((7, 5), 10), ((8000, 6001), 48_000_000), ((1, 99), 50), ((3, 3), 9)])
+def test_fit_size_is_the_largest_that_fits(size, limit):
+    w, h = fit_size(size, limit)
+    assert w * h <= limit and (w, h) <= size
+    assert (w + 1) * (h + 1) > limit or (w, h) == size
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -252,7 +293,9 @@ def test_the_largest_accepted_size_is_the_limit(loads):
     assert loads == [(10_000, 5_000)]
 
 
-def test_heic_is_named_with_what_to_do():
+def test_heic_is_named_with_what_to_do_where_nothing_reads_it(monkeypatch):
+    # As in Pyodide, which has no pillow-heif (the page decodes HEIC itself there).
+    monkeypatch.setattr(imageio, "_heif_formats", lambda: ())
     heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(100)
     with pytest.raises(UnsupportedFormat, match=r"This is a HEIC image.*Convert it to JPEG or PNG") as e:
         decode(heic)

@@ -32,6 +32,18 @@ def astronaut(photos, model_path):
 
 
 @pytest.fixture(scope="module")
+def astronaut_plain(photos, model_path):
+    """The same photo with refinement and decontamination off: the path as
+    it always was."""
+    session = NativeSession(model_path("lightweight"), LIGHTWEIGHT)
+    data = photos["astronaut"].read_bytes()
+    result = run(remove_background(data, LIGHTWEIGHT, session, refine=False, decontaminate=False))
+    cut = Image.open(io.BytesIO(result.png))
+    cut.load()
+    return result, cut
+
+
+@pytest.fixture(scope="module")
 def standin_session(standin_model):
     return NativeSession(standin_model, BALANCED)
 
@@ -45,17 +57,42 @@ def test_cutout_is_an_rgba_png_of_the_photo_size(astronaut):
     assert result.mask.size == cut.size
 
 
-def test_cutout_keeps_the_photo_colours_where_visible(astronaut):
+def test_cutout_keeps_the_photo_colours_where_opaque(astronaut):
     _, photo, cut = astronaut
+    arr = np.asarray(cut)
+    opaque = arr[:, :, 3] == 255
+    assert opaque.mean() > 0.2
+    assert np.array_equal(arr[:, :, :3][opaque], photo[opaque])
+    # Under the soft edges (not the faint haze far from any edge) the colours
+    # are the subject's, estimated: many change.
+    soft = (arr[:, :, 3] > 0) & (arr[:, :, 3] < 255)
+    assert (arr[:, :, :3][soft] != photo[soft]).any(axis=1).mean() > 0.2
+
+
+def test_without_decontamination_the_cutout_keeps_the_photo_colours_where_visible(astronaut, astronaut_plain):
+    _, photo, _ = astronaut
+    _, cut = astronaut_plain
     arr = np.asarray(cut)
     visible = arr[:, :, 3] > 0
     assert visible.any()
     assert np.array_equal(arr[:, :, :3][visible], photo[visible])
 
 
-def test_cutout_alpha_is_the_mask(astronaut):
+def test_cutout_alpha_is_the_mask(astronaut, astronaut_plain):
     result, _, cut = astronaut
     assert np.array_equal(np.asarray(cut)[:, :, 3], np.asarray(result.mask))
+    plain, plain_cut = astronaut_plain
+    assert np.array_equal(np.asarray(plain_cut)[:, :, 3], np.asarray(plain.mask))
+
+
+def test_the_raw_mask_is_the_unrefined_path_bit_for_bit(astronaut, astronaut_plain):
+    result, _, _ = astronaut
+    plain, _ = astronaut_plain
+    assert plain.mask is plain.raw_mask
+    assert np.array_equal(np.asarray(result.raw_mask), np.asarray(plain.mask))
+    # Refinement changed the edge, and only near it.
+    diff = np.asarray(result.mask).astype(int) - np.asarray(result.raw_mask)
+    assert 0 < (diff != 0).mean() < 0.1
 
 
 def test_astronaut_is_kept_and_backdrop_removed(astronaut):
@@ -92,9 +129,9 @@ def test_standin_mask_matches_its_formula(photos, standin_session):
     data = photos["coffee"].read_bytes()
     result = run(remove_background(data, BALANCED, standin_session))
     rgb = Image.open(photos["coffee"]).convert("RGB")
-    assert result.mask.size == rgb.size
+    assert result.raw_mask.size == result.mask.size == rgb.size
     want = expected_standin_mask(rgb)
-    got = np.asarray(result.mask).astype(int)
+    got = np.asarray(result.raw_mask).astype(int)
     assert np.abs(got - want).max() <= 1
     # Not a trivial mask: the coffee photo has red and blue parts.
     assert got.min() < 30 and got.max() > 225

@@ -4,11 +4,14 @@
 // Python (py/backgrone/arena.py), reached through the worker's `compare` and
 // `arenaExport` requests.
 
+import { handOver } from "./editor/handoff.js";
 import { EngineClient } from "./engine-client.js";
 import { registerServiceWorker } from "./offline.js";
 import { ArenaColumn, CONSENSUS } from "./ui/arena-column.js";
+import { ColumnTabs } from "./ui/arena-tabs.js";
 import { Rate, backendParam, mb, runtimeLine, saveAs, stem } from "./ui/format.js";
-import { browserDecode, wireInputs } from "./ui/queue.js";
+import { browserDecode, prepare } from "./ui/decode.js";
+import { wireInputs } from "./ui/queue.js";
 import { SyncZoom } from "./ui/zoom.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -34,7 +37,9 @@ class Arena {
     this.image = null; // {name, bytes, sample, width, height}
     this.generation = 0; // bumped by each new image: late answers for an old one are dropped
     this.pairs = [];
+    this.pairsBy = {}; // "refined" | "raw" -> pairs: the figures hold both
     this.mode = "cutout";
+    this.edges = "refined"; // the masks shown: refined (the default) or the engines' raw ones
     this.ready = false; // until the worker has said which engines are stored
     this.queue = Promise.resolve(); // runs, one at a time
     this.zoom = new SyncZoom({
@@ -45,6 +50,11 @@ class Arena {
     this.#addColumn(CONSENSUS, {
       label: "Consensus",
       model: "The per-pixel mean of the engines' masks: where they agree, it is as sure as they are.",
+    });
+    this.tabs = new ColumnTabs({
+      tablist: $("#column-tabs"),
+      grid: $("#columns"),
+      columns: [...this.columns.values()].map((c) => ({ id: c.id, label: c.label, el: c.el })),
     });
     this.#wireTools();
   }
@@ -61,6 +71,9 @@ class Arena {
   }
 
   #wireTools() {
+    $("#reduce-image").addEventListener("click", () => {
+      if (this.original) this.setImage(this.original.file, this.original.sample, { reduce: true });
+    });
     for (const input of document.querySelectorAll("input[name=view]")) {
       input.addEventListener("change", () => {
         this.mode = input.value;
@@ -77,6 +90,9 @@ class Arena {
         else this.zoom.zoomTo(Number(z));
       });
     }
+    for (const input of document.querySelectorAll("input[name=edges]")) {
+      input.addEventListener("change", () => this.showEdges(input.value));
+    }
     $("#export-picture").addEventListener("click", () => this.exportPicture());
     $("#export-csv").addEventListener("click", () => this.exportFigures("csv"));
     $("#export-json").addEventListener("click", () => this.exportFigures("json"));
@@ -84,6 +100,31 @@ class Arena {
 
   label(id) {
     return this.columns.get(id).label;
+  }
+
+  // Refined edges or the raw masks, in every column, the agreement table too.
+  async showEdges(edges) {
+    this.edges = edges;
+    $("#agreement-edges").textContent = edges;
+    if (edges === "raw") {
+      const gen = this.generation;
+      for (const col of this.results()) if (!col.result.rawCutout) await this.#rawCutout(col);
+      if (gen !== this.generation) return;
+    }
+    for (const col of this.columns.values()) col.show(this.mode, edges);
+    this.pairs = this.pairsBy[edges] ?? [];
+    if (this.pairs.length) this.#renderAgreement();
+  }
+
+  // The cutout with the engine's raw mask and the photo's own colours.
+  async #rawCutout(col) {
+    const cut = await this.client.render({
+      bytes: this.image.bytes.slice(0),
+      mask: col.result.rawMask,
+      options: { background: "transparent", decontaminate: false },
+      format: "png",
+    });
+    col.setRaw({ cutout: new Blob([cut.bytes], { type: "image/png" }) }, this.mode);
   }
 
   runnable(id) {
@@ -107,14 +148,32 @@ class Arena {
 
   // -- the image -------------------------------------------------------------
 
-  async setImage(file, sample = null) {
-    this.generation++;
-    this.image = { name: file.name, bytes: await file.arrayBuffer(), sample, width: 0, height: 0 };
+  // `reduce`: the user asked for an image over the size limit at a reduced size.
+  async setImage(file, sample = null, { reduce = false } = {}) {
+    const gen = ++this.generation;
+    this.original = { file, sample };
+    this.image = null;
     this.pairs = [];
+    this.pairsBy = {};
+    $("#reduce-image").hidden = true;
     $("#image-name").textContent = `\u00b7 ${file.name}`;
     $("#agreement-section").hidden = true;
     for (const col of this.columns.values()) col.clear();
     this.#showEngineStates();
+    // A HEIC photo (or, when asked, an image too large) becomes a PNG first,
+    // which every engine then gets.
+    let prepared;
+    try {
+      prepared = await prepare(this.client, file, { reduce, onProgress: (msg) => setStatus(`${msg.message}\u2026`, {}) });
+    } catch (err) {
+      if (gen === this.generation) this.#imageFailed(err);
+      return;
+    }
+    if (gen !== this.generation) return;
+    const notes = prepared.notes;
+    const type = prepared.file.type;
+    this.image = { name: file.name, type, bytes: await prepared.file.arrayBuffer(), sample, width: 0, height: 0, notes };
+    if (notes.length) setStatus(notes.join(" "));
     if (this.ready && !this.engines.some((e) => this.runnable(e.id))) {
       setStatus("Download an engine below to cut this image out. Nothing is downloaded until you ask.");
     }
@@ -139,7 +198,7 @@ class Arena {
         if (gen !== this.generation) return;
         setStatus(`Running ${e.label} (${i + 1} of ${todo.length})\u2026`, {});
         const failed = await this.#runOne(e, gen);
-        if (failed === "bad-image" || failed === "unsupported-format") {
+        if (failed === "bad-image" || failed === "unsupported-format" || failed === "too-large") {
           // Every engine would refuse it the same way.
           for (const rest of todo.slice(i + 1)) this.columns.get(rest.id).setState("ready", "Not run: the image could not be read.");
           return;
@@ -174,13 +233,16 @@ class Arena {
         inference: stages.inference,
         python,
         total,
+        refine: stages.refine ?? 0,
+        decontaminate: stages.decontaminate ?? 0,
         memory: r.memory || null,
         backend: r.backend,
         stages,
       };
       Object.assign(this.image, { width: r.width, height: r.height });
       this.zoom.setImageSize(r.width, r.height);
-      col.setResult({ cutout: new Blob([r.png], { type: "image/png" }), mask: r.mask, figures }, this.mode);
+      col.setResult({ cutout: new Blob([r.png], { type: "image/png" }), mask: r.mask, figures, raw: { mask: r.rawMask } }, this.mode);
+      if (this.edges === "raw") await this.#rawCutout(col);
       col.setFigures(this.#figureLines(figures));
       col.setState("done", r.warning ?? (r.notes?.length ? r.notes.join(" ") : "Done"));
       return null;
@@ -196,9 +258,16 @@ class Arena {
         }
       }
       col.setState("failed", err.message);
-      if (err.code === "bad-image" || err.code === "unsupported-format") setStatus(err.message);
+      if (err.code === "bad-image" || err.code === "unsupported-format" || err.code === "too-large") this.#imageFailed(err);
       return err.code;
     }
+  }
+
+  // The image itself could not be cut out: say why; an image over the size
+  // limit can be run again at a reduced size.
+  #imageFailed(err) {
+    setStatus(err.message);
+    $("#reduce-image").hidden = err.code !== "too-large";
   }
 
   #figureLines(f) {
@@ -210,6 +279,7 @@ class Arena {
       ["Engine start", f.engine_start ? sec(f.engine_start) : "already running", "Reading the engine from storage, checking it and starting its session"],
       ["Inference", sec(f.inference), "The network itself"],
       ["Python stages", sec(f.python), stageList],
+      ["Edges", sec(f.refine + f.decontaminate), "Refining the edges and removing colour spill (part of the Python stages)"],
       ["Total", sec(f.total), "From handing over the file to the cutout's return"],
       ["Ran on", f.backend ?? "", "The onnxruntime-web backend this engine ran on"],
       ["Memory", f.memory == null ? "not reported here" : mb(f.memory), "The engine's WebAssembly memory (Python's, and onnxruntime's in its own worker) after this run. It never shrinks, so it is the peak so far."],
@@ -229,30 +299,38 @@ class Arena {
       return;
     }
     consensus.setState("running", "Comparing the masks\u2026");
-    const r = await this.client.compare(done.map((c) => ({ engine: c.id, mask: c.result.mask })));
-    if (gen !== this.generation) return;
-    this.pairs = r.pairs;
-    for (const col of done) col.setHeat(r.heat[col.id], this.mode);
-    const cut = await this.client.render({
-      bytes: this.image.bytes.slice(0),
-      mask: r.consensus,
-      options: { background: "transparent" },
-      format: "png",
-    });
-    if (gen !== this.generation) return;
+    // The figures for both the refined and the raw masks.
+    const made = {};
+    for (const edges of ["refined", "raw"]) {
+      const masks = done.map((c) => ({ engine: c.id, mask: edges === "raw" ? c.result.rawMask : c.result.mask }));
+      const r = await this.client.compare(masks);
+      if (gen !== this.generation) return;
+      this.pairsBy[edges] = r.pairs;
+      for (const col of done) col.setHeat(r.heat[col.id], this.mode, edges);
+      const cut = await this.client.render({
+        bytes: this.image.bytes.slice(0),
+        mask: r.consensus,
+        options: { background: "transparent", decontaminate: edges === "refined" },
+        format: "png",
+      });
+      if (gen !== this.generation) return;
+      made[edges] = { r, cutout: new Blob([cut.bytes], { type: "image/png" }) };
+    }
+    this.pairs = this.pairsBy[this.edges];
     const members = done.map((c) => c.label);
     consensus.setResult(
       {
-        cutout: new Blob([cut.bytes], { type: "image/png" }),
-        mask: r.consensus,
+        cutout: made.refined.cutout,
+        mask: made.refined.r.consensus,
         figures: { engines: done.map((c) => c.id) },
+        raw: { cutout: made.raw.cutout, mask: made.raw.r.consensus },
       },
       this.mode,
     );
-    consensus.setHeat(r.heat[CONSENSUS], this.mode);
+    for (const edges of ["refined", "raw"]) consensus.setHeat(made[edges].r.heat[CONSENSUS], this.mode, edges);
     consensus.setFigures([
       ["Mean of", `${members.length} masks`, members.join(", ")],
-      ["Lowest IoU", this.pairs.reduce((m, p) => Math.min(m, p.iou), 1).toFixed(3), "Of any two engines"],
+      ["Lowest IoU", this.pairs.reduce((m, p) => Math.min(m, p.iou), 1).toFixed(3), `Of any two engines (${this.edges} masks)`],
     ]);
     consensus.setState("done", `The mean of ${members.join(", ")}`);
     this.#renderAgreement();
@@ -288,6 +366,7 @@ class Arena {
     const controller = new AbortController();
     const rate = new Rate();
     col.startDownload(() => controller.abort());
+    setStatus(`Downloading the ${engine.label} engine\u2026`);
     try {
       const r = await this.client.downloadEngine(id, {
         signal: controller.signal,
@@ -298,25 +377,54 @@ class Arena {
       const storage = await this.client.storage();
       if (!storage.stored.some((s) => s.engine === id)) this.fetched.add(id);
       col.setState("ready", r.warning ?? "Downloaded, ready");
+      setStatus(`The ${engine.label} engine is ready.`);
       this.applyStorage(storage);
       if (this.image) await this.run();
     } catch (err) {
       if (err.code === "cancelled") col.offerDownload(engine, "Download cancelled.");
       else col.offerDownload(engine, err.message);
+      setStatus(err.code === "cancelled" ? `The ${engine.label} download was cancelled.` : err.message);
     }
   }
 
-  use(id) {
+  // Open the app with this engine, and this image with this engine's result
+  // in its queue, ready to edit (handed over in IndexedDB, not cut out again).
+  // Where the hand-over cannot be stored, the app cuts a sample out again.
+  async use(id) {
     const params = new URLSearchParams({ engine: id });
-    if (this.image?.sample) params.set("sample", this.image.sample);
+    const col = this.columns.get(id);
+    try {
+      const { figures } = col.result;
+      const result = {
+        png: await col.result.cutout.arrayBuffer(),
+        mask: col.result.mask,
+        rawMask: col.result.rawMask,
+        width: this.image.width,
+        height: this.image.height,
+        format: null,
+        notes: [],
+        timings: figures.stages,
+        backend: figures.backend,
+        warning: null,
+      };
+      const type = this.image.decodedByBrowser ? "image/png" : this.image.type;
+      params.set("result", await handOver({ name: this.image.name, type, bytes: this.image.bytes, engine: id, result }));
+    } catch {
+      if (this.image?.sample) params.set("sample", this.image.sample);
+    }
     location.href = `./?${params.toString().replace("%2F", "/")}`;
   }
 
   async save(id, what) {
     const col = this.columns.get(id);
     const name = `${stem(this.image.name)}-${id}`;
-    if (what === "mask") saveAs(col.result.mask, "image/png", `${name}-mask.png`);
-    else saveAs(await col.result.cutout.arrayBuffer(), "image/png", `${name}.png`);
+    // What is shown: refined or raw.
+    if (what === "mask") saveAs(col.shownMask(), "image/png", `${name}-mask.png`);
+    else {
+      if (this.edges === "raw" && !col.result.rawCutout) await this.#rawCutout(col);
+      const cut = this.edges === "raw" ? col.result.rawCutout : col.result.cutout;
+      saveAs(await cut.arrayBuffer(), "image/png", `${name}.png`);
+    }
   }
 
   figures() {
@@ -324,7 +432,9 @@ class Arena {
       image: { name: this.image.name, width: this.image.width, height: this.image.height },
       runtime: this.runtime,
       engines: this.results().map((c) => c.result.figures),
+      edges: this.edges,
       agreement: this.pairs,
+      agreement_by_edges: this.pairsBy,
       consensus: this.columns.get(CONSENSUS).result?.figures ?? null,
     };
   }
@@ -336,7 +446,7 @@ class Arena {
       const cols = [...this.results(), this.columns.get(CONSENSUS)].filter((c) => c.result);
       const columns = cols.map((c) => ({
         title: c.label,
-        mask: c.result.mask,
+        mask: c.shownMask(),
         lines:
           c.id === CONSENSUS
             ? [`Mean of ${c.result.figures.engines.length} masks`]

@@ -126,8 +126,19 @@ export class EngineClient {
     return this.#call(Request.PROCESS, { engine, name, bytes }, { ...opts, transfer: [bytes] });
   }
 
-  render({ bytes, mask, options, background = null, format = "png", maxSide = null }) {
-    return this.#call(Request.RENDER, { bytes, mask, options, background, format, maxSide });
+  // `bytes` (an ArrayBuffer) is copied, not transferred: the caller keeps it.
+  convert(bytes, { reduce = false, onProgress } = {}) {
+    return this.#call(Request.CONVERT, { bytes, reduce }, { onProgress });
+  }
+
+  // `mask` is a PNG, or with maskSize [w, h] raw 8-bit pixels (an edited mask).
+  render({ bytes, mask, maskSize = null, options, background = null, format = "png", maxSide = null }) {
+    return this.#call(Request.RENDER, { bytes, mask, maskSize, options, background, format, maxSide });
+  }
+
+  // The edge-aware brush on one stroke's crop; `rgba` and `mask` are transferred.
+  refineStroke({ rgba, mask, width, height, radius }) {
+    return this.#call(Request.REFINE_STROKE, { rgba, mask, width, height, radius }, { transfer: [rgba, mask] });
   }
 
   zip(entries) {

@@ -29,16 +29,34 @@
 //       the session really runs on: when WebGPU cannot create or run an engine it runs on
 //       WASM, and `note` (also in the next `process` reply's `warning`) says so
 //   process {engine, name, bytes}         cut out one image; `bytes` is transferred
-//       reply: {png, mask, width, height, format, notes, timings, engineStart, memory, backend,
-//              warning}
-//       timings: seconds per stage; engineStart: seconds spent reading, checking and starting
+//       reply: {png, mask, rawMask, width, height, format, notes, timings, engineStart, memory,
+//              memoryParts, backend, warning}
+//       png: the cutout with refined edges and decontaminated colours (the defaults); mask: the
+//       mask shown (refined, PNG); rawMask: the engine's own mask stretched to the photo (PNG);
+//       timings: seconds per stage (refine and decontaminate among them); engineStart: seconds spent reading, checking and starting
 //       the engine for this image (0 when it was already running); memory: bytes of the
-//       WebAssembly memories of this worker (Python's) and its session worker (onnxruntime's),
-//       their peak so far
-//   render {bytes, mask, options, background, format, maxSide}
+//       WebAssembly memories of this worker (Python's) and its session worker (onnxruntime's,
+//       as of this image's run), their peak so far;
+//       memoryParts: {python, onnxruntime}, the same in two
+//   convert {bytes, reduce}                a file the engines cannot take as it is, as a PNG
+//                                         they can, for the page to keep in its place: a
+//                                         HEIC/HEIF photo (decoded with libheif in a worker of
+//                                         its own, upright, its ICC profile kept), or with
+//                                         `reduce` an image over the size limit scaled to fit
+//       reply: {bytes (PNG), width, height, format, notes}
+//   render {bytes, mask, maskSize, options, background, format, maxSide}
 //       compose the photo and its mask: options {background: transparent|color|blur|image,
-//       color, blur, crop, margin}; format png|webp|jpeg|mask; maxSide scales down (previews)
+//       color, blur, crop, margin, decontaminate}; decontaminate: true for the subject's own
+//       colours under its soft edges; format png|webp|jpeg|mask; maxSide scales down (previews)
+//       mask: the one to show (the page chooses refined or raw, edited or not), as a greyscale
+//       PNG, or, with maskSize [width, height], its raw 8-bit pixels row by row (the touch-up
+//       editor's edited mask: no PNG encoding on the page)
 //       reply: {bytes, mime}
+//   refineStroke {rgba, mask, width, height, radius}
+//       the editor's edge-aware brush (py/backgrone/edgebrush.py) on a crop around one
+//       stroke: rgba the photo's pixels (4 bytes each), mask the crop's mask with the stroke
+//       painted plainly (1 byte each), radius the brush's radius in pixels
+//       reply: {mask}: the crop's mask made to follow the photo's edges (1 byte each)
 //   zip {entries: [{name, bytes}]}        one ZIP of the given files; reply: {bytes}
 //   compare {masks: [{engine, mask}]}    the Arena's figures for mask PNGs of one image
 //       reply: {pairs: [{a, b, iou, mad}], consensus (mask PNG), heat: {engine|"consensus": PNG}}
@@ -63,7 +81,8 @@
 //   {id, type: "reply", result}
 //   {id, type: "error", code, message}
 //       code "bad-image" / "bad-model" / "bad-options": the user's input; "unsupported-format":
-//       an image Pillow cannot decode here (the page may decode it itself); "download": the
+//       an image Pillow cannot decode here (the page may decode it itself); "too-large": an
+//       image over the size limit that `convert` with `reduce` can scale down; "download": the
 //       engine's source refused or failed; "cancelled"; "memory": out of memory, and
 //       "crashed": the runtime can no longer run (for both the page starts a new worker);
 //       "internal": a bug, with its text.
@@ -76,7 +95,9 @@ export const Request = Object.freeze({
   IMPORT_ENGINE: "importEngine",
   LOAD_ENGINE: "loadEngine",
   PROCESS: "process",
+  CONVERT: "convert",
   RENDER: "render",
+  REFINE_STROKE: "refineStroke",
   ZIP: "zip",
   COMPARE: "compare",
   ARENA_EXPORT: "arenaExport",

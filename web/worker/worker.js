@@ -10,11 +10,20 @@ import { Reply, Request, WorkerError } from "../shared/protocol.js";
 import { fetchModel, sha256 } from "./model-fetch.js";
 import { ModelStore } from "./model-store.js";
 import { SessionClient } from "./session/session-client.js";
+import { HeifError, decodeHeif } from "./heic.js";
+import { isHeif } from "../shared/formats.js";
 
 // WebAssembly memories only ever grow, so their total is the workers' peak so
-// far: Pyodide's (made inside its module: ask it) and the session worker's
-// (onnxruntime-web's, as its last run reported).
-const wasmMemory = () => (runtime?.pyodide._module?.HEAPU8?.byteLength ?? 0) + (sessions?.memory ?? 0);
+// far: Python's (Pyodide's heap, made inside its module: ask it) and
+// onnxruntime's (the session worker's, as its last run reported), in bytes.
+const wasmMemoryParts = () => ({
+  python: runtime?.pyodide._module?.HEAPU8?.byteLength ?? 0,
+  onnxruntime: sessions?.memory ?? 0,
+});
+const wasmMemory = () => {
+  const { python, onnxruntime } = wasmMemoryParts();
+  return python + onnxruntime;
+};
 
 // The site's root: this file lives in worker/.
 const base = new URL("../", import.meta.url).href;
@@ -303,10 +312,12 @@ async function processImage(id, { engine, name, bytes }) {
   const r = unwrap(toJs(await api.process(new Uint8Array(bytes), engine)));
   const png = r.png.buffer;
   const mask = r.mask.buffer;
+  const rawMask = r.rawMask.buffer;
   return {
     reply: {
       png,
       mask,
+      rawMask,
       width: r.width,
       height: r.height,
       format: r.format,
@@ -314,14 +325,47 @@ async function processImage(id, { engine, name, bytes }) {
       timings: r.timings,
       engineStart,
       memory: wasmMemory(),
+      memoryParts: wasmMemoryParts(),
       backend: runtime.session?.backend ?? null,
       warning: [loaded.warning, loaded.note].filter(Boolean).join(" ") || null,
     },
-    transfer: [png, mask],
+    transfer: [png, mask, rawMask],
   };
 }
 
-async function render(id, { bytes, mask, options, background, format, maxSide }) {
+// A HEIC photo or an image over the size limit, as a PNG the engines take
+// (see protocol.js: convert).
+async function convert(id, { bytes, reduce = false }) {
+  const data = new Uint8Array(bytes);
+  let px = null;
+  if (isHeif(data)) {
+    progress(id, "image", "Decoding the HEIC photo");
+    try {
+      px = await decodeHeif(data);
+    } catch (err) {
+      if (err instanceof HeifError) throw new WorkerError("bad-image", err.message);
+      throw err;
+    }
+  }
+  const r = unwrap(
+    toJs(
+      runtime.api.convert(
+        px ? undefined : data,
+        px?.pixels,
+        px?.width ?? 0,
+        px?.height ?? 0,
+        px?.channels ?? 3,
+        px?.icc ?? undefined,
+        px?.images ?? 1,
+        reduce,
+      ),
+    ),
+  );
+  const out = r.bytes.buffer;
+  return { reply: { bytes: out, width: r.width, height: r.height, format: r.format, notes: r.notes }, transfer: [out] };
+}
+
+async function render(id, { bytes, mask, maskSize, options, background, format, maxSide }) {
   return withPy(options, async (opts) => {
     const r = unwrap(
       toJs(
@@ -333,12 +377,20 @@ async function render(id, { bytes, mask, options, background, format, maxSide })
           background ? new Uint8Array(background) : undefined,
           format,
           maxSide ?? undefined,
+          maskSize ?? undefined,
         ),
       ),
     );
     const out = r.bytes.buffer;
     return { reply: { bytes: out, mime: r.mime }, transfer: [out] };
   });
+}
+
+// The editor's edge-aware brush on one stroke's crop.
+async function refineStroke(id, { rgba, mask, width, height, radius }) {
+  const r = unwrap(toJs(runtime.api.refine_stroke(new Uint8Array(rgba), new Uint8Array(mask), width, height, radius)));
+  const out = r.mask.buffer;
+  return { reply: { mask: out }, transfer: [out] };
 }
 
 async function makeZip(id, { entries }) {
@@ -419,7 +471,9 @@ const handlers = {
   [Request.IMPORT_ENGINE]: importEngine,
   [Request.STORAGE]: async () => storageInfo(),
   [Request.PROCESS]: processImage,
+  [Request.CONVERT]: convert,
   [Request.RENDER]: render,
+  [Request.REFINE_STROKE]: refineStroke,
   [Request.ZIP]: makeZip,
   [Request.COMPARE]: compare,
   [Request.ARENA_EXPORT]: arenaExport,

@@ -1,6 +1,6 @@
 // One column of the Engine Arena: an engine (or the consensus), its state,
-// its download, its result in three views (cutout, mask, disagreement) and
-// its figures.
+// its download, its result in three views (cutout, mask, disagreement), each
+// with refined edges or the engine's raw mask, and its figures.
 
 import { mb } from "./format.js";
 
@@ -12,8 +12,9 @@ export class ArenaColumn {
   constructor(id, engine, { onDownload, onUse, onSave }) {
     this.id = id;
     this.label = engine.label;
-    this.result = null; // {cutout: Blob, mask: ArrayBuffer, figures}
-    this.urls = {}; // view -> object URL
+    this.result = null; // {cutout: Blob, mask: ArrayBuffer, rawCutout, rawMask, figures}
+    this.urls = {}; // "refined:cutout", "raw:mask", ... -> object URL
+    this.edges = "refined";
     this.cancel = null;
     this.el = document.querySelector("#column-template").content.firstElementChild.cloneNode(true);
     this.el.dataset.engine = id;
@@ -77,24 +78,45 @@ export class ArenaColumn {
     this.urls[view] = blob ? URL.createObjectURL(blob) : null;
   }
 
-  setResult({ cutout, mask, figures }, mode) {
-    this.result = { cutout, mask, figures };
-    this.#setURL("cutout", cutout);
-    this.#setURL("mask", new Blob([mask], { type: "image/png" }));
+  // `raw`: {cutout, mask} for the engine's raw mask (the cutout may come later, see setRaw).
+  setResult({ cutout, mask, figures, raw = null }, mode) {
+    this.result = { cutout, mask, figures, rawCutout: null, rawMask: null };
+    this.#setURL("refined:cutout", cutout);
+    this.#setURL("refined:mask", new Blob([mask], { type: "image/png" }));
+    if (raw) this.setRaw(raw, mode);
+    else this.show(mode);
+  }
+
+  setRaw({ cutout = null, mask = null }, mode) {
+    if (mask) {
+      this.result.rawMask = mask;
+      this.#setURL("raw:mask", new Blob([mask], { type: "image/png" }));
+    }
+    if (cutout) {
+      this.result.rawCutout = cutout;
+      this.#setURL("raw:cutout", cutout);
+    }
     this.show(mode);
   }
 
-  setHeat(png, mode) {
-    this.#setURL("heat", png ? new Blob([png], { type: "image/png" }) : null);
+  setHeat(png, mode, edges = "refined") {
+    this.#setURL(`${edges}:heat`, png ? new Blob([png], { type: "image/png" }) : null);
     this.show(mode);
   }
 
-  show(mode) {
-    const url = this.urls[mode];
+  // The mask shown for the current edges choice.
+  shownMask() {
+    return this.edges === "raw" ? this.result?.rawMask : this.result?.mask;
+  }
+
+  show(mode, edges = this.edges) {
+    this.edges = edges;
+    const url = this.urls[`${edges}:${mode}`];
     this.img.hidden = !url;
     if (url) this.img.src = url;
     else this.img.removeAttribute("src");
     this.view.dataset.mode = mode;
+    this.view.dataset.edges = edges;
   }
 
   setFigures(rows) {
@@ -114,7 +136,7 @@ export class ArenaColumn {
   clear() {
     this.result = null;
     for (const view of Object.keys(this.urls)) this.#setURL(view, null);
-    this.show("cutout");
+    this.show("cutout", this.edges);
     this.setFigures([]);
     this.setState("waiting", this.id === CONSENSUS ? "Needs at least two engines' results" : "");
   }

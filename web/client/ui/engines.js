@@ -1,4 +1,6 @@
-// The engine picker, each engine's download state, and the storage panel.
+// The engine picker, each engine's download state, and the storage panel;
+// on the first screen, the chosen engine in brief ("the chip"), with a button
+// that opens all of that.
 
 import { Rate, mb } from "./format.js";
 
@@ -7,19 +9,23 @@ const STORAGE_KEY = "backgrone.engine";
 const GUIDE_ROWS = ["Model size", "Quality", "Speed", "Edge detail", "Hair/Fur", "Transparent objects", "Memory"];
 
 export class EnginePanel {
-  constructor({ client, engines, setStatus }) {
+  // onProgress: the page's status line for a download's progress
+  constructor({ client, engines, setStatus, onProgress = () => {} }) {
     this.client = client;
     this.engines = engines;
     this.setStatus = setStatus;
+    this.onProgress = onProgress;
     this.stored = new Map(); // engine id -> stored record
     this.storeAvailable = true;
     this.cards = new Map();
     this.downloading = new Map(); // engine id -> {controller, rate}
     this.selected = null;
+    this.storageKnown = false; // until the worker has said what is stored
     this.userChose = localStorage.getItem(STORAGE_KEY);
     this.#renderGuide();
     this.#renderCards();
     this.#wireImport();
+    this.#wirePanel();
   }
 
   label(id) {
@@ -27,22 +33,38 @@ export class EnginePanel {
   }
 
   // Balanced when this site can give it without asking anyone (self-hosted,
-  // or already stored); otherwise Lightweight, and one line says why.
-  chooseDefault() {
+  // or already stored); otherwise Lightweight, and one line says why, with
+  // the licence behind a link. In low-memory mode Lightweight, the engine
+  // that needs the least.
+  chooseDefault({ lowMemory = false } = {}) {
     this.note("");
     if (this.engines.some((e) => e.id === this.userChose)) return this.select(this.userChose, false);
+    if (lowMemory) {
+      this.select("lightweight", false);
+      return this.note("Lightweight is selected: in low-memory mode it is the engine that needs the least memory.");
+    }
     const balanced = this.engines.find((e) => e.id === "balanced");
     if (balanced && (balanced.self_hosted || this.stored.has("balanced"))) return this.select("balanced", false);
     this.select("lightweight", false);
-    this.note(
-      "Lightweight is selected: the Balanced engine is not stored on this device and this site does not host it " +
-        "(it downloads from its own source, under BRIA's non-commercial license, when you choose it).",
-    );
+    this.note("Lightweight, because Balanced (the default) is hosted elsewhere.", {
+      href: "licenses/#engines",
+      text: "Its licence",
+    });
   }
 
-  note(text) {
-    $("#engine-note").textContent = text;
-    $("#engine-note").hidden = !text;
+  // One line under the chosen engine: why it was chosen, or a warning. It
+  // takes the place of the engine's summary (so the first screen keeps its height).
+  note(text, link = null) {
+    const note = $("#engine-note");
+    note.textContent = text;
+    if (text && link) {
+      const a = document.createElement("a");
+      a.href = link.href;
+      a.textContent = link.text;
+      note.append(" ", a);
+    }
+    note.hidden = !text;
+    $("#chosen-summary").hidden = !!text;
   }
 
   select(id, remember = true) {
@@ -53,11 +75,76 @@ export class EnginePanel {
       localStorage.setItem(STORAGE_KEY, id);
       this.note("");
     }
+    this.#refreshChosen();
+  }
+
+  // -- the chip: the chosen engine's name, size, whether it is here --------
+
+  #refreshChosen() {
+    const id = this.selected;
+    const engine = this.engines.find((e) => e.id === id);
+    if (!engine) return;
+    $("#chosen-name").textContent = engine.label;
+    $("#chosen-size").textContent = engine.guide["Model size"];
+    $("#chosen-summary").textContent = engine.summary;
+    const busy = this.downloading.get(id);
+    $("#chosen-progress").hidden = !busy;
+    if (busy) return; // the progress fills it in
+    const stored = this.stored.get(id);
+    $("#chosen").dataset.stored = stored ? "true" : "false";
+    $("#chosen-state").textContent = !this.storageKnown
+      ? "Checking this device\u2026"
+      : stored
+        ? "On this device"
+        : this.storeAvailable
+          ? "Downloads once, with your first photo"
+          : "Downloads with your first photo";
+  }
+
+  #chosenProgress(id, msg) {
+    if (id !== this.selected) return;
+    $("#chosen").dataset.stored = "false";
+    $("#chosen-progress").hidden = false;
+    const bar = $("#chosen-progress");
+    if (msg?.total) {
+      bar.max = msg.total;
+      bar.value = msg.loaded;
+    } else bar.removeAttribute("value");
+    $("#chosen-state").textContent = msg?.total
+      ? `Downloading: ${Math.floor((100 * msg.loaded) / msg.total)}%`
+      : "Downloading\u2026";
+  }
+
+  // The engine panel opens under the first screen; "Done" closes it and
+  // brings the focus back to the button that opened it.
+  #wirePanel() {
+    const toggle = $("#engines-toggle");
+    const panel = $("#engine-panel");
+    const open = (yes) => {
+      panel.hidden = !yes;
+      toggle.setAttribute("aria-expanded", String(yes));
+    };
+    toggle.addEventListener("click", () => {
+      open(panel.hidden);
+      // Scrolled to only where it opens out of sight (below a phone's first screen).
+      if (!panel.hidden && panel.getBoundingClientRect().top > innerHeight * 0.75)
+        panel.scrollIntoView({ block: "start", behavior: "smooth" });
+    });
+    $("#engines-done").addEventListener("click", () => {
+      open(false);
+      toggle.focus();
+      toggle.scrollIntoView({ block: "nearest" });
+    });
+    panel.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape") return;
+      open(false);
+      toggle.focus();
+    });
   }
 
   #renderGuide() {
     const table = $("#guide-table");
-    const head = `<tr><th></th>${this.engines.map((e) => `<th scope="col">${e.label}</th>`).join("")}</tr>`;
+    const head = `<tr><td></td>${this.engines.map((e) => `<th scope="col">${e.label}</th>`).join("")}</tr>`;
     const rows = GUIDE_ROWS.map(
       (r) => `<tr><th scope="row">${r}</th>${this.engines.map((e) => `<td>${e.guide[r]}</td>`).join("")}</tr>`,
     ).join("");
@@ -106,6 +193,7 @@ export class EnginePanel {
     const stored = this.stored.get(id);
     const busy = this.downloading.has(id);
     card.dataset.stored = stored ? "true" : "false";
+    if (id === this.selected) this.#refreshChosen();
     $(".download-engine", card).hidden = busy || !!stored;
     $(".download-engine", card).textContent = `Download ${mb(engine.size ?? engine.approx_mb * 2 ** 20)}`;
     $(".cancel-download", card).hidden = !busy;
@@ -132,6 +220,7 @@ export class EnginePanel {
       bar.value = msg.loaded;
     }
     $(".state-text", card).textContent = `Downloading: ${rate.describe(msg.loaded, msg.total)}`;
+    this.#chosenProgress(msg.engine, msg);
   }
 
   downloadFinished(id) {
@@ -144,10 +233,14 @@ export class EnginePanel {
     const controller = new AbortController();
     this.downloading.set(id, { controller, rate: new Rate() });
     this.#refreshCard(id);
+    this.#chosenProgress(id, null);
     try {
       const r = await this.client.downloadEngine(id, {
         signal: controller.signal,
-        onProgress: (msg) => this.onDownloadProgress(msg),
+        onProgress: (msg) => {
+          this.onDownloadProgress(msg);
+          this.onProgress(msg);
+        },
       });
       if (r.warning) this.note(r.warning);
       this.setStatus(`The ${this.label(id)} engine is ready.`);
@@ -160,6 +253,7 @@ export class EnginePanel {
   }
 
   applyStorage(info) {
+    this.storageKnown = true;
     this.storeAvailable = info.available;
     this.stored = new Map(info.stored.map((s) => [s.engine, s]));
     for (const id of this.cards.keys()) this.#refreshCard(id);

@@ -3,7 +3,13 @@
 // alone. Each image is cut out by the engine chosen when it was added (shown
 // in its status), so switching engines never changes an image under way.
 
+import { browserDecode, prepare, scaledBlob } from "./decode.js";
+
 const $ = (sel, root = document) => root.querySelector(sel);
+// Thumbnails are made at this side, in device pixels: a 12 MP photo's full
+// bitmap behind a 48 px thumbnail would cost 48 MB.
+const THUMB_SIDE = 160;
+let thumbs = Promise.resolve(); // thumbnails are made one after another
 
 let nextId = 1;
 
@@ -51,18 +57,42 @@ export class Queue {
     return added;
   }
 
+  // An image already cut out (the Arena's "Use"): in the queue as done,
+  // with the result it came with.
+  addResult(file, engine, result) {
+    const item = { id: nextId++, file, name: file.name || "image", engine, state: "done", result, controller: null };
+    item.el = this.#render(item);
+    this.items.push(item);
+    this.onChange();
+    this.onSelect(item);
+    return item;
+  }
+
   #render(item) {
     const li = $("#queue-template").content.firstElementChild.cloneNode(true);
     li.dataset.id = item.id;
     $(".item-name", li).textContent = item.name;
-    const thumb = $(".thumb", li);
-    thumb.src = URL.createObjectURL(item.file);
-    thumb.onerror = () => thumb.removeAttribute("src");
+    item.el = li;
+    this.#thumb(item);
+    $(".item-reduce", li).addEventListener("click", () => this.reduce(item));
     $(".item-open", li).addEventListener("click", () => item.state === "done" && this.onSelect(item));
     $(".item-remove", li).addEventListener("click", () => this.remove(item));
     $("#queue").append(li);
     this.#show(item);
     return li;
+  }
+
+  async #thumb(item) {
+    const thumb = $(".thumb", item.el);
+    const file = item.file;
+    // One at a time: each decodes its photo in full for a moment. A HEIC
+    // photo before it is decoded has none.
+    const made = (thumbs = thumbs.then(() => scaledBlob(file, THUMB_SIDE).then((b) => URL.createObjectURL(b), () => null)));
+    const url = await made;
+    if (item.file !== file) return url && URL.revokeObjectURL(url);
+    if (thumb.src) URL.revokeObjectURL(thumb.src);
+    if (url) thumb.src = url;
+    else thumb.removeAttribute("src");
   }
 
   #show(item, detail = "") {
@@ -81,6 +111,7 @@ export class Queue {
     $(".item-state", li).textContent =
       (detail || words[item.state]) + (label && item.state !== "failed" ? ` \u00b7 ${label}` : "") + notes;
     $(".item-error", li).textContent = item.state === "failed" ? item.error : "";
+    $(".item-reduce", li).hidden = !(item.state === "failed" && item.reducible);
     $(".item-remove", li).textContent = item.state === "working" ? "Cancel" : "Remove";
     $(".item-open", li).disabled = item.state !== "done";
   }
@@ -95,6 +126,8 @@ export class Queue {
       this.setStatus(`Cancelled: ${item.name}`);
     }
     this.items = this.items.filter((i) => i !== item);
+    const thumb = $(".thumb", item.el).getAttribute("src");
+    if (thumb) URL.revokeObjectURL(thumb);
     item.el.remove();
     this.onChange(item);
   }
@@ -130,6 +163,17 @@ export class Queue {
     item.controller = new AbortController();
     try {
       let r;
+      // A HEIC photo becomes a PNG first; so does an image over the size
+      // limit, once the user asked for it at a reduced size.
+      const prepared = await prepare(this.client, item.file, {
+        reduce: item.reduce,
+        onProgress: () => this.#show(item, item.reduce ? "Reducing the image" : "Decoding the photo"),
+      });
+      if (prepared.file !== item.file) {
+        item.file = prepared.file;
+        item.reduce = false;
+        this.#thumb(item);
+      }
       try {
         r = await this.#process(item, engine, await item.file.arrayBuffer());
       } catch (err) {
@@ -144,12 +188,15 @@ export class Queue {
         const format = /This is an? ([\w ]+?) image/.exec(err.message)?.[1] ?? "This format";
         r.notes = [`${format}: decoded by the browser.`, ...r.notes];
       }
+      r.notes = [...prepared.notes, ...r.notes];
       if (r.warning) this.engines.note(r.warning);
       if (item.state === "cancelled") return;
       Object.assign(item, { result: r, state: "done" });
+      // The engine worker's WebAssembly memory after this image (its peak so far).
+      if (r.memory) item.el.dataset.memory = r.memory;
       this.#show(item);
       this.setStatus(`Done: ${item.name}`);
-      this.onSelect(item);
+      this.onSelect(item, { auto: true });
     } catch (err) {
       if (item.state === "cancelled" || err.code === "cancelled") {
         item.state = "cancelled";
@@ -159,7 +206,7 @@ export class Queue {
       if (err.name === "NotReadableError" || err.name === "NotFoundError") {
         return this.#fail(item, `This file could not be read: ${err.message}`);
       }
-      this.#fail(item, err.message);
+      this.#fail(item, err.message, err.code === "too-large");
     } finally {
       this.engines.downloadFinished(engine);
       this.engines.refreshStorage().catch(() => {});
@@ -181,33 +228,35 @@ export class Queue {
     });
   }
 
-  #fail(item, message) {
+  // `reducible`: the image is over the size limit; the item offers to cut it
+  // out at a reduced size instead.
+  #fail(item, message, reducible = false) {
     item.state = "failed";
     item.error = message;
+    item.reducible = reducible;
     this.#show(item);
     this.setStatus(`Failed: ${item.name}`);
   }
-}
 
-// Decode an image with the browser's own decoders (orientation applied) into
-// a PNG file of the same name stem. Rejects if the browser cannot decode it.
-export async function browserDecode(file) {
-  const bitmap = await createImageBitmap(file);
-  try {
-    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-    canvas.getContext("2d").drawImage(bitmap, 0, 0);
-    const png = await canvas.convertToBlob({ type: "image/png" });
-    return new File([png], file.name.replace(/\.[^.]*$/, "") + ".png", { type: "image/png" });
-  } finally {
-    bitmap.close();
+  // The user accepted a reduced size: the item goes back in line.
+  reduce(item) {
+    if (item.state !== "failed" || !item.reducible) return;
+    Object.assign(item, { state: "waiting", reduce: true, reducible: false, error: "" });
+    this.#show(item);
+    this.onChange();
+    this.#pump();
   }
 }
 
-// Every way images come in: drop anywhere on the page, the picker, paste.
+// Every way images come in: drop anywhere on the page, the picker (its
+// button, or a click anywhere in the drop zone), paste.
 export function wireInputs(onFiles) {
   $("#file-input").addEventListener("change", (e) => {
     onFiles([...e.target.files]);
     e.target.value = "";
+  });
+  $("#dropzone").addEventListener("click", (e) => {
+    if (!e.target.closest("label, input, a, button")) $("#file-input").click();
   });
   let depth = 0;
   document.addEventListener("dragenter", (e) => {

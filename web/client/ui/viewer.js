@@ -1,22 +1,37 @@
-// The result view: before/after slider, backgrounds, crop, export, and
-// "download all" as one ZIP. Every pixel is made by Python in the worker
-// (backgrone.compose); this file only asks and shows.
+// The result view: before/after slider, backgrounds, edges (refined or the
+// engine's raw mask, colour spill removed or not), crop, export, "download
+// all" as one ZIP, and the touch-up editor (../editor/). Every pixel is made
+// by Python in the worker (backgrone.compose, refine, foreground) from the
+// item's mask with its edits; this file only asks and shows. Every export
+// uses what is shown: the mask, edits and colours chosen here.
 
+import { Editor } from "../editor/editor.js";
+import { maskFields } from "../editor/edits.js";
+import { scaledBlob } from "./decode.js";
 import { saveAs, stem } from "./format.js";
+import { ShareButton } from "./share.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const PREVIEW_SIDE = 1600; // previews are scaled down: fast on 12 MP photos
 const EXT = { png: "png", webp: "webp", jpeg: "jpg", mask: "png" };
 
 export class Viewer {
-  constructor({ client, setStatus }) {
+  constructor({ client, setStatus, memory = null }) {
     this.client = client;
     this.setStatus = setStatus;
+    this.memory = memory; // MemoryMode: in low-memory mode every view is at screen size
+    this.beforeURL = null;
     this.item = null;
     this.bgImage = null; // ArrayBuffer of the picked background image
     this.previewURL = null;
     this.renderToken = 0;
+    this.editor = new Editor({ client, onClose: (item) => this.#editorClosed(item) });
     this.#wire();
+    this.share = new ShareButton($("#share"), {
+      makeFile: () => this.exportFile(),
+      key: () => JSON.stringify([this.item?.id, this.options(), $("#format").value, $("#bg-image-pick").textContent]),
+      say: (text) => ($("#export-note").textContent = text),
+    });
   }
 
   options() {
@@ -26,14 +41,31 @@ export class Viewer {
       blur: 0.02,
       crop: $("#crop").checked,
       margin: Number($("#margin").value) / 100,
+      decontaminate: $("#decontaminate").checked,
     };
+  }
+
+  // The mask shown, before any edits: refined (the default) or the
+  // engine's own. The item's edits replay on it (editor/edits.js).
+  maskOf(item) {
+    return $("#refine").checked ? item.result.mask : item.result.rawMask;
+  }
+
+  #setBase(item) {
+    item.baseMask = this.maskOf(item);
   }
 
   #wire() {
     $("#compare-slider").addEventListener("input", (e) => {
       $("#before-clip").style.clipPath = `inset(0 ${100 - Number(e.target.value)}% 0 0)`;
     });
-    for (const el of document.querySelectorAll("input[name=bg], #crop")) el.addEventListener("change", () => this.preview());
+    for (const el of document.querySelectorAll("input[name=bg], #crop, #decontaminate, #compare-with"))
+      el.addEventListener("change", () => this.preview());
+    $("#refine").addEventListener("change", () => {
+      if (this.item) this.#setBase(this.item);
+      this.editor.rebase();
+      this.preview();
+    });
     $("#bg-color").addEventListener("input", () => {
       $("input[name=bg][value=color]").checked = true;
       this.preview();
@@ -53,13 +85,32 @@ export class Viewer {
       this.preview();
     });
     $("#download").addEventListener("click", () => this.download());
+    $("#edit-open").addEventListener("click", () => this.edit());
+  }
+
+  // Open the touch-up editor on the image shown.
+  edit() {
+    if (!this.item) return;
+    $("#viewer").classList.add("editing");
+    this.editor.open(this.item);
+  }
+
+  #editorClosed(item) {
+    $("#viewer").classList.remove("editing");
+    // The queue shows which images carry edits.
+    item?.el?.classList.toggle("edited", !!item.edits?.edited);
+    this.preview();
+    $("#edit-open").focus({ preventScroll: true });
   }
 
   show(item) {
+    if (this.item !== item && this.editor.isOpen) {
+      this.item = null; // nothing to preview on the way out
+      this.editor.close();
+    }
     this.item = item;
+    this.#setBase(item);
     $("#viewer").hidden = false;
-    const before = $("#view-before");
-    before.src = URL.createObjectURL(item.file);
     const r = item.result;
     $("#view-meta").textContent =
       `${item.name} \u00b7 ${r.width}\u00d7${r.height} \u00b7 ${item.engineLabel ?? item.engine} \u00b7 ` +
@@ -70,17 +121,33 @@ export class Viewer {
     this.preview();
   }
 
+  get low() {
+    return !!this.memory?.low;
+  }
+
+  // The longest side of a preview: the screen's in low-memory mode.
+  previewSide() {
+    return this.low ? Math.min(PREVIEW_SIDE, this.memory.screenSide()) : PREVIEW_SIDE;
+  }
+
+  // Low-memory mode switched: the views again, at their new size.
+  refresh() {
+    if (this.item) this.show(this.item);
+  }
+
   hide() {
     this.item = null;
+    this.editor.close();
     $("#viewer").hidden = true;
   }
 
-  async #render(item, format, maxSide) {
-    const options = this.options();
+  // `mask` (a PNG) overrides the item's shown mask and edits.
+  async #render(item, format, maxSide, { mask = null, ...overrides } = {}) {
+    const options = { ...this.options(), ...overrides };
     if (options.background === "image" && !this.bgImage) throw new Error("Choose a background image first.");
     return this.client.render({
       bytes: await item.file.arrayBuffer(),
-      mask: item.result.mask,
+      ...(mask ? { mask, maskSize: null } : await maskFields(item)),
       options,
       background: options.background === "image" ? this.bgImage : null,
       format,
@@ -93,14 +160,27 @@ export class Viewer {
     if (!item) return;
     const token = ++this.renderToken;
     const opts = this.options();
-    let blob;
+    const compareWith = $("#compare-with").value;
+    const png = (bytes) => new Blob([bytes], { type: "image/png" });
+    let after, before;
     try {
-      // The plain cutout is already there: no round trip for the default view.
-      if (opts.background === "transparent" && !opts.crop) blob = new Blob([item.result.png], { type: "image/png" });
-      else {
-        $("#viewer").dataset.busy = "true";
-        const r = await this.#render(item, "png", PREVIEW_SIDE);
-        blob = new Blob([r.bytes], { type: r.mime });
+      $("#viewer").dataset.busy = "true";
+      const edited = !!item.edits?.edited;
+      if (compareWith === "masks") {
+        after = edited ? png((await this.#render(item, "mask", this.previewSide())).bytes) : png(this.maskOf(item));
+        before = png(item.result.rawMask);
+      } else {
+        // The default cutout is already there: no round trip for the default view.
+        const defaults = opts.background === "transparent" && !opts.crop && opts.decontaminate && $("#refine").checked && !edited && !this.low;
+        if (defaults) after = png(item.result.png);
+        else {
+          const r = await this.#render(item, "png", this.previewSide());
+          after = new Blob([r.bytes], { type: r.mime });
+        }
+        if (compareWith === "raw") {
+          const r = await this.#render(item, "png", this.previewSide(), { mask: item.result.rawMask, decontaminate: false });
+          before = new Blob([r.bytes], { type: r.mime });
+        } else before = this.low ? await scaledBlob(item.file, this.previewSide()) : item.file;
       }
     } catch (err) {
       $("#export-note").textContent = err.message;
@@ -109,10 +189,22 @@ export class Viewer {
       if (token === this.renderToken) delete $("#viewer").dataset.busy;
     }
     if (token !== this.renderToken) return; // a newer preview is on its way
-    if (this.previewURL) URL.revokeObjectURL(this.previewURL);
-    this.previewURL = URL.createObjectURL(blob);
+    for (const url of [this.previewURL, this.beforeURL]) if (url) URL.revokeObjectURL(url);
+    this.previewURL = URL.createObjectURL(after);
+    this.beforeURL = URL.createObjectURL(before);
     $("#view-after").src = this.previewURL;
+    $("#view-before").src = this.beforeURL;
+    $("#compare").dataset.compare = compareWith;
+    // A cutout on either side of the slider: both on the checkerboard.
+    $("#before-clip").classList.toggle("checker", compareWith === "raw");
     $("#export-note").textContent = "";
+  }
+
+  // What Download saves, as a File (for Share).
+  async exportFile() {
+    const format = $("#format").value;
+    const r = await this.#render(this.item, format, null);
+    return new File([r.bytes], this.exportName(this.item, format), { type: r.mime });
   }
 
   exportName(item, format) {

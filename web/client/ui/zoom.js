@@ -1,10 +1,14 @@
 // One zoom and pan shared by several views of images of the same size: a
-// wheel, drag or key press in any view moves them all, so the same detail
-// sits side by side in every column.
+// wheel, drag, pinch or key press in any view moves them all, so the same
+// detail sits side by side in every column.
 //
 // The state is the zoom (1 = one image pixel per CSS pixel) and the image
 // point at the centre of each view; each view centres that point itself, so
 // views of slightly different widths still line up.
+//
+// A view's layers (by default its <img>) are the elements moved. One
+// pointer pans when the view's `pan` test says so (by default: the primary
+// button, a finger or a pen); two fingers always pan and pinch-zoom.
 
 const MIN_SCALE = 0.02;
 const MAX_SCALE = 16;
@@ -13,19 +17,23 @@ const STEP = 1.25;
 export class SyncZoom {
   constructor({ onChange } = {}) {
     this.views = [];
+    this.layers = new Map(); // view -> the elements it moves
     this.size = null; // [w, h] of the images
     this.scale = 1;
     this.fitted = true;
     this.cx = 0;
     this.cy = 0;
     this.onChange = onChange;
-    new ResizeObserver(() => this.fitted && this.fit()).observe(document.documentElement);
+    // A new window size (a phone turned, the Arena going to one column at a
+    // time): fitted views fit again, zoomed ones keep their centre.
+    new ResizeObserver(() => (this.fitted ? this.fit() : this.#apply())).observe(document.documentElement);
   }
 
-  add(view) {
+  add(view, { layers = [view.querySelector("img")], pan = (e) => e.button === 0 } = {}) {
     this.views.push(view);
+    this.layers.set(view, layers);
     view.addEventListener("wheel", (e) => this.#wheel(view, e), { passive: false });
-    view.addEventListener("pointerdown", (e) => this.#drag(view, e));
+    this.#pointers(view, pan);
     view.addEventListener("keydown", (e) => this.#key(e));
     this.#apply();
   }
@@ -73,31 +81,68 @@ export class SyncZoom {
     this.#apply();
   }
 
+  // A point of the page (client coordinates) in image pixels.
+  toImage(view, clientX, clientY) {
+    const [x, y] = this.#local(view, clientX, clientY);
+    return [this.cx + (x - view.clientWidth / 2) / this.scale, this.cy + (y - view.clientHeight / 2) / this.scale];
+  }
+
+  #local(view, clientX, clientY) {
+    const r = view.getBoundingClientRect();
+    return [clientX - r.left - view.clientLeft, clientY - r.top - view.clientTop];
+  }
+
   #wheel(view, e) {
     if (!this.size) return;
     e.preventDefault();
-    const r = view.getBoundingClientRect();
+    const [x, y] = this.#local(view, e.clientX, e.clientY);
     const factor = e.deltaY < 0 ? STEP : 1 / STEP;
-    this.zoomTo(this.scale * factor, { view, x: e.clientX - r.left, y: e.clientY - r.top });
+    this.zoomTo(this.scale * factor, { view, x, y });
   }
 
-  #drag(view, e) {
-    if (!this.size || e.button !== 0) return;
-    e.preventDefault();
-    view.setPointerCapture(e.pointerId);
-    let [lx, ly] = [e.clientX, e.clientY];
-    const move = (ev) => {
-      this.panBy(ev.clientX - lx, ev.clientY - ly);
-      [lx, ly] = [ev.clientX, ev.clientY];
+  // One pointer drags (when `pan` allows); two fingers pan and pinch.
+  #pointers(view, pan) {
+    const fingers = new Map(); // pointerId -> [clientX, clientY]
+    let drag = null; // {id, x, y}
+    let pinch = null; // {x, y, dist}: the two fingers' midpoint and distance
+    const twoFingers = () => {
+      const [[ax, ay], [bx, by]] = [...fingers.values()];
+      return { x: (ax + bx) / 2, y: (ay + by) / 2, dist: Math.max(1, Math.hypot(bx - ax, by - ay)) };
     };
-    const up = () => {
-      view.removeEventListener("pointermove", move);
-      view.removeEventListener("pointerup", up);
-      view.removeEventListener("pointercancel", up);
+    view.addEventListener("pointerdown", (e) => {
+      if (!this.size) return;
+      if (e.pointerType === "touch") fingers.set(e.pointerId, [e.clientX, e.clientY]);
+      if (fingers.size === 2) {
+        drag = null;
+        pinch = twoFingers();
+        e.preventDefault();
+        return;
+      }
+      if (fingers.size > 2 || !pan(e)) return;
+      e.preventDefault();
+      view.setPointerCapture(e.pointerId);
+      drag = { id: e.pointerId, x: e.clientX, y: e.clientY };
+    });
+    view.addEventListener("pointermove", (e) => {
+      if (fingers.has(e.pointerId)) fingers.set(e.pointerId, [e.clientX, e.clientY]);
+      if (pinch && fingers.size === 2 && fingers.has(e.pointerId)) {
+        const next = twoFingers();
+        this.panBy(next.x - pinch.x, next.y - pinch.y);
+        const [x, y] = this.#local(view, next.x, next.y);
+        this.zoomTo((this.scale * next.dist) / pinch.dist, { view, x, y });
+        pinch = next;
+      } else if (drag?.id === e.pointerId) {
+        this.panBy(e.clientX - drag.x, e.clientY - drag.y);
+        [drag.x, drag.y] = [e.clientX, e.clientY];
+      }
+    });
+    const end = (e) => {
+      fingers.delete(e.pointerId);
+      if (fingers.size < 2) pinch = null;
+      if (drag?.id === e.pointerId) drag = null;
     };
-    view.addEventListener("pointermove", move);
-    view.addEventListener("pointerup", up);
-    view.addEventListener("pointercancel", up);
+    view.addEventListener("pointerup", end);
+    view.addEventListener("pointercancel", end);
   }
 
   #key(e) {
@@ -117,12 +162,13 @@ export class SyncZoom {
       this.cy = Math.min(this.size[1], Math.max(0, this.cy));
     }
     for (const view of this.views) {
-      const img = view.querySelector("img");
       const tx = view.clientWidth / 2 - this.cx * this.scale;
       const ty = view.clientHeight / 2 - this.cy * this.scale;
-      img.style.transform = `translate(${tx}px, ${ty}px) scale(${this.scale})`;
-      // Pixels, not a blur, once zoomed in: that is what edge inspection needs.
-      img.style.imageRendering = this.scale >= 2 ? "pixelated" : "auto";
+      for (const layer of this.layers.get(view)) {
+        layer.style.transform = `translate(${tx}px, ${ty}px) scale(${this.scale})`;
+        // Pixels, not a blur, once zoomed in: that is what edge inspection needs.
+        layer.style.imageRendering = this.scale >= 2 ? "pixelated" : "auto";
+      }
     }
     this.onChange?.(this);
   }
