@@ -193,7 +193,10 @@ async function open({ engine, backends, bytes, warmUp }) {
 async function warmUpRun() {
   await new Promise((resolve) => setTimeout(resolve, 0));
   if (expecting || !current) return;
+  const start = performance.now();
   await blankRun(current.ort, current.session).catch(() => {});
+  // Shown in a profile (and read by tests/e2e/test_app.py): when it ran.
+  performance.measure("warm-up", { start });
 }
 
 async function run({ input, dims }) {
