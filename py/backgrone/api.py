@@ -39,6 +39,7 @@ def remove(
     return_mask: bool = False,
     refine: bool = True,
     decontaminate: bool = True,
+    reduce: bool = False,
     model: str | os.PathLike | None = None,
     threads: int | None = None,
     fetch: bool = True,
@@ -59,6 +60,8 @@ def remove(
     refine, decontaminate: the mask's edges made to follow the photo's, and
         the old background's colour taken out of soft edges (both on, as in
         the app).
+    reduce: an image over the 50 MP limit (up to 100 MP) is cut out scaled
+        down to fit, as the app offers, instead of raising ImageError.
     model: the engine's .onnx file, instead of the cached one.
     threads: inference threads (default: onnxruntime's choice).
     """
@@ -71,7 +74,7 @@ def remove(
         fields["image"] = imageio.decode(_bytes(fields.pop("background_image"))).rgb
     render = compose.RenderOptions(crop=crop, margin=margin, blur=blur, **fields)
     masked = _cutter(session_options, fetch, progress).masked(_bytes(image), refine=refine,
-                                                              decontaminate=decontaminate)
+                                                              decontaminate=decontaminate, reduce=reduce)
     decoded = masked.decoded
     result = compose.render(decoded.rgb, masked.mask, decoded.alpha, render)
     return (result, masked.mask) if return_mask else result

@@ -38,6 +38,7 @@ class CutoutOptions:
     mask: bool = False  # also write the mask (NAME-mask.png)
     refine: bool = pipeline.REFINE  # the mask's edges made to follow the photo's (refine.py)
     decontaminate: bool = pipeline.DECONTAMINATE  # the old background's colour taken out of soft edges
+    reduce: bool = False  # an image over the size limit (up to twice it) cut out scaled down to fit
 
     def __post_init__(self) -> None:
         get_engine(self.engine)  # KeyError naming the known engines
@@ -63,7 +64,7 @@ class CutoutOptions:
     def pipeline_args(self) -> dict:
         """Keyword arguments of the pipeline (pipeline.find_mask) beyond the
         image, engine and session."""
-        return {"refine": self.refine, "decontaminate": self.decontaminate}
+        return {"refine": self.refine, "decontaminate": self.decontaminate, "reduce": self.reduce}
 
     @property
     def plain(self) -> bool:
@@ -139,6 +140,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     result.add_argument("--margin", type=_fraction, default=0.05,
                         help="--crop: margin as a fraction of the subject's larger side (default 0.05)")
     result.add_argument("--mask", action="store_true", help="also write each mask as NAME-mask.png")
+    result.add_argument("--reduce", action="store_true",
+                        help="cut out an image over the 50 MP limit (up to 100 MP) scaled down to fit, "
+                        "instead of failing it")
     add_edge_arguments(parser)
 
 
@@ -165,5 +169,6 @@ def from_args(args: argparse.Namespace) -> CutoutOptions:
         mask=args.mask,
         refine=args.refine,
         decontaminate=args.decontaminate,
+        reduce=args.reduce,
         **args.background,
     )

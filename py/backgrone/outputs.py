@@ -93,7 +93,10 @@ def run_task(cutter, task: Task, read: Callable[[str], bytes],
     try:
         cut = cutter.cut(data)
     except BackgroneError as exc:
-        return {**row, "code": exc.code, "error": str(exc)}
+        message = str(exc)
+        if exc.code == "too-large":  # over the limit, within twice it: the command line's way to take the offer
+            message += " Run again with --reduce for that."
+        return {**row, "code": exc.code, "error": message}
     except Exception as exc:  # noqa: BLE001  a bug shows in this image's row, not as a stopped batch
         return {**row, "code": "internal", "error": f"unexpected error: {type(exc).__name__}: {exc}"}
     try:

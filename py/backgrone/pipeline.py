@@ -62,11 +62,12 @@ class Masked:
 
 
 async def find_mask(data: bytes, engine: Engine, session: Session, *, refine: bool = REFINE,
-                    decontaminate: bool = DECONTAMINATE) -> Masked:
+                    decontaminate: bool = DECONTAMINATE, reduce: bool = False) -> Masked:
     """decode -> preprocess -> inference -> postprocess -> refine ->
-    decontaminate, timed per stage."""
+    decontaminate, timed per stage. `reduce`: an image over the size limit
+    (up to twice it) is scaled down to fit while it is decoded, not refused."""
     clock = _Clock()
-    decoded = imageio.decode(data)
+    decoded = imageio.decode(data, reduce=reduce)
     clock.lap("decode")
     tensor = tensors.preprocess(decoded.rgb, engine)
     clock.lap("preprocess")
@@ -108,5 +109,6 @@ def cutout_png(masked: Masked) -> Result:
 
 
 async def remove_background(data: bytes, engine: Engine, session: Session, *, refine: bool = REFINE,
-                            decontaminate: bool = DECONTAMINATE) -> Result:
-    return cutout_png(await find_mask(data, engine, session, refine=refine, decontaminate=decontaminate))
+                            decontaminate: bool = DECONTAMINATE, reduce: bool = False) -> Result:
+    return cutout_png(await find_mask(data, engine, session, refine=refine, decontaminate=decontaminate,
+                                      reduce=reduce))

@@ -404,8 +404,12 @@ def touch_drag(page, start, end, steps: int = 10, seconds: float = 0.3) -> None:
     t0 = time.time()
 
     def send(kind, points, i):
-        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points,
-                                              "timestamp": t0 + seconds * i / steps})
+        # Sent at the time it is stamped with: an event stamped ahead of the
+        # clock would make the next gesture's events (a tap) look older than
+        # this one's, and the browser drops them as out of order.
+        stamp = t0 + seconds * i / steps
+        time.sleep(max(0.0, stamp - time.time()))
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points, "timestamp": stamp})
 
     send("touchStart", [{"x": x0, "y": y0}], 0)
     for i in range(1, steps + 1):

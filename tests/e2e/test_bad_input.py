@@ -43,6 +43,10 @@ def outcomes(page) -> dict[str, tuple[str, str, str]]:
     }
 
 
+def offers_reduced_size(page, name: str) -> bool:
+    return page.locator(f"#queue .item:has(.item-name:text-is('{name}')) .item-reduce").is_visible()
+
+
 def test_bad_files_fail_alone_and_the_queue_goes_on(app, photos):
     choose_engine(app, "lightweight")
     jpeg = photos["grace_hopper"].read_bytes()
@@ -70,14 +74,18 @@ def test_bad_files_fail_alone_and_the_queue_goes_on(app, photos):
     for name in ("truncated.jpg", "truncated.png"):
         st, message, _ = out[name]
         assert st == "failed" and message.startswith("This image is damaged or truncated and cannot be read ("), name
+    # Over the limit but within twice it: offered at a reduced size
+    # (tests/e2e/test_phone_photos.py takes the offer).
     assert out["huge.png"][:2] == ("failed", "This image is too large: 10000x6000 is 60.0 megapixels, "
-                                             "the limit is 50 megapixels. Scale it down and try again.")
+                                             "the limit is 50 megapixels. It can be cut out at a reduced size instead.")
+    assert offers_reduced_size(app, "huge.png")
     # (Pillow's own guard fires first, on the header, at this size.)
     assert out["bomb.png"][:2] == ("failed", "This image is too large (10,000 megapixels): the limit is "
                                              "50 megapixels. Scale it down and try again.")
+    assert not offers_reduced_size(app, "bomb.png")
+    # A HEIC header over nothing: libheif cannot read it, and says why.
     st, message, _ = out["photo.heic"]
-    assert st == "failed" and message.startswith("This is a HEIC image, which Backgrone cannot read in this browser. "
-                                                 "Convert it to JPEG or PNG first")
+    assert st == "failed" and message.startswith("This HEIC image is damaged or truncated and cannot be read ("), message
     # No traceback reaches the user.
     assert "Traceback" not in app.inner_text("body")
     # And the page still cuts out the next image.

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from backgrone import foreground, refine
-from browser import IMAGE_TIMEOUT, choose_engine, drop_files, export, open_result, wait_results
+from browser import choose_engine, drop_files, export, open_result, wait_results
+from test_app import import_model
 
 pytestmark = pytest.mark.browser
 
@@ -34,12 +35,7 @@ def scene_png() -> bytes:
 
 @pytest.fixture
 def standin_app(app, standin_model):
-    if not app.is_visible("#import-engine"):
-        app.click("#storage summary")
-    app.select_option("#import-engine", "balanced")
-    app.set_input_files("#import-file", str(standin_model))
-    app.wait_for_function("() => document.querySelector('#import-status').textContent.includes('is now the Balanced')",
-                          timeout=IMAGE_TIMEOUT)
+    assert "is now the Balanced engine" in import_model(app, "balanced", standin_model)
     choose_engine(app, "balanced")
     return app
 

@@ -180,13 +180,22 @@ def segment_distance(a, b, shape=(H, W)) -> np.ndarray:
     return np.hypot(xx - ax - t * dx, yy - ay - t * dy)
 
 
+def unchanged(after: np.ndarray, before: np.ndarray, where: np.ndarray) -> bool:
+    """The same cutout at `where`: the same alpha, and the same colours where
+    it is opaque. (Under soft edges the colours are the colour
+    decontamination's estimate from the edited mask, so a stroke nearby may
+    change them: that is docs/quality.md's business, not the editor's.)"""
+    opaque = where & (before[..., 3] == 255)
+    return bool((after[..., 3][where] == before[..., 3][where]).all() and (after[opaque] == before[opaque]).all())
+
+
 # -- the tests -------------------------------------------------------------------
 
 
 def test_an_erase_stroke_clears_exactly_its_path_and_restore_brings_it_back(app):
     cut_out(app, [("scene.png", scene())])
     before = export_rgba(app)
-    assert (before[62:238, 42:258, 3] == 255).all()  # a known opaque region (its rim is soft)
+    assert (before[64:236, 44:256, 3] == 255).all()  # a known opaque region (its rim is soft)
     open_editor(app)
     brush_size(app, 30)
     scale = view_geometry(app)[2]
@@ -198,7 +207,7 @@ def test_an_erase_stroke_clears_exactly_its_path_and_restore_brings_it_back(app)
     inside, outside = d <= radius - 1 - 1e-6, d >= radius + 1e-6
     assert inside.sum() > 2000
     assert (after[..., 3][inside] == 0).all()  # the path is transparent...
-    assert (after[outside] == before[outside]).all()  # ...and nothing else changed
+    assert unchanged(after, before, outside)  # ...and nothing else changed
     # (in between, a rim one pixel wide is anti-aliased)
 
     # Restore, a size larger, along the same path: the photo's pixels come back exactly.
@@ -263,8 +272,9 @@ def test_a_click_on_a_separate_blob_removes_it_and_nothing_else(app):
 
     click_at(app, 340, 60)
     after = export_mask(app)
-    # The blob, and its soft rim (everything within a few pixels), is gone...
-    near = ndimage.binary_dilation(blob == parts[1], iterations=3)
+    # The blob, and its soft rim (the soft pixels up to MIN_RIM = 4 steps out,
+    # web/client/editor/regions.js), is gone...
+    near = ndimage.binary_dilation(blob == parts[1], iterations=4)
     assert (after[near] == 0).all()
     # ...and every other pixel is the engine's.
     assert (after[~near] == engine[~near]).all()
@@ -297,7 +307,7 @@ def test_edits_survive_switching_images_and_go_into_the_zip_and_a_jpeg(app):
     items[0].query_selector(".item-open").click()
     shown = export_rgba(app)
     assert (shown[..., 3][erased] == 0).all()
-    assert (shown[~erased & (segment_distance(a, b) >= radius)] == engine[~erased & (segment_distance(a, b) >= radius)]).all()
+    assert unchanged(shown, engine, ~erased & (segment_distance(a, b) >= radius))
     open_editor(app)
     assert app.is_enabled("#edit-undo")
 
@@ -356,8 +366,10 @@ def test_follow_edges_keeps_the_stroke_off_the_subject(app):
 
 @pytest.fixture
 def phone(browser, site):
-    """A phone-sized touch screen (390x844 CSS pixels, 2 device pixels each)."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, has_touch=True)
+    """A phone-sized touch screen (390x844 CSS pixels, 3 device pixels each,
+    a mobile viewport)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3, has_touch=True,
+                                  is_mobile=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -499,16 +511,18 @@ def test_a_new_user_fixes_a_real_engines_cutout_of_a_sample(page, site_url, requ
     alpha = cut[..., 3]
     d = segment_distance(a, b, shape)
     # The scrap is gone, with its soft rim: the half-transparent pixels next to
-    # it, up to rimDepth() = 2 steps out (web/client/editor/regions.js).
+    # it, up to rimDepth() = MIN_RIM steps out (web/client/editor/regions.js).
     near_scrap = scrap.copy()
-    for _ in range(2):
+    for _ in range(4):
         near_scrap |= ndimage.binary_dilation(near_scrap) & (engine > 0) & (engine < 128)
     assert (alpha[near_scrap] == 0).all()
     assert (alpha[d <= radius - 1] == 0).all()  # the haze under the stroke is gone
     untouched = ~near_scrap & (d >= radius)
     assert (alpha[untouched] == engine[untouched]).all()  # the rest is the engine's
     visible = alpha > 0
-    assert (cut[..., :3][visible] == photo[visible]).all()  # with the photo's own colours
+    opaque = alpha == 255
+    assert (cut[..., :3][opaque] == photo[opaque]).all()  # with the photo's own colours where opaque
+    assert visible.sum() > opaque.sum()
     print(f"\nChelsea, Lightweight: the scrap ({scrap.sum()} px) removed with one click; "
           f"{int((engine[d <= radius - 1] > 0).sum())} hazy pixels cleared by one stroke")
 
@@ -657,3 +671,26 @@ def test_edits_replay_on_a_new_base_mask(app):
     assert (rebased[path] == 0).all() and (rebased[clear] == new[clear]).all()  # the stroke, on the new base
     assert (reset == new).all()
     assert (undone == rebased).all()
+
+
+def test_edits_follow_the_refine_switch_onto_the_engines_own_mask(app):
+    """"Refine edges" switched off and on after a stroke: the stroke stays,
+    and everything else is the unrefined, then the refined mask again."""
+    cut_out(app, [("scene.png", scene())])
+    refined = export_mask(app)
+    app.uncheck("#refine")
+    raw = export_mask(app)
+    assert (raw != refined).sum() > 1000  # the rim: the two masks differ
+    app.check("#refine")
+    open_editor(app)
+    brush_size(app, 30)
+    radius = 30 / 2 / view_geometry(app)[2]
+    a, b = drag(app, (80, 110), (220, 190))
+    app.click("#edit-done")
+    d = segment_distance(a, b)
+    inside, outside = d <= radius - 1 - 1e-6, d >= radius + 1e-6
+    for switch, base in (("uncheck", raw), ("check", refined)):
+        getattr(app, switch)("#refine")
+        edited = export_mask(app)
+        assert (edited[inside] == 0).all(), switch
+        assert (edited[outside] == base[outside]).all(), switch

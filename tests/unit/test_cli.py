@@ -269,6 +269,31 @@ def test_two_jobs_give_the_same_files_as_one(tmp_path, standin_model, photos):
 
 # -- the result options ---------------------------------------------------------------------
 
+def test_an_image_over_the_limit_fails_and_is_cut_out_scaled_down_with_reduce(tmp_path, standin_model):
+    # 10000x6000 (60 MP): over the 50 MP limit, within twice it.
+    src = halves(tmp_path / "big.jpg", size=(10000, 6000), fmt="JPEG")
+    out = tmp_path / "out"
+    args = [src, "--engine", "balanced", "--model", standin_model, "-o", out, "--manifest", tmp_path / "m.jsonl",
+            "--no-refine", "--no-decontaminate"]
+    refused = backgrone(*args)
+    assert refused.returncode == 1
+    (row,) = manifest_rows(tmp_path / "m.jsonl")
+    assert row["status"] == "failed" and row["error"] == (
+        "This image is too large: 10000x6000 is 60.0 megapixels, the limit is 50 megapixels. It can be cut out "
+        "at a reduced size instead. Run again with --reduce for that.")
+    assert not out.exists() or not any(out.iterdir())
+    taken = backgrone(*args, "--reduce")
+    assert taken.returncode == 0, taken.stderr
+    (row,) = manifest_rows(tmp_path / "m.jsonl")
+    w, h = row["width"], row["height"]
+    assert w * h <= 50_000_000 and abs(w / h - 10000 / 6000) < 0.01 and w > 9000
+    assert any("reduced" in note for note in row["notes"]), row["notes"]
+    cutout = Image.open(out / "big-cutout.png")
+    assert cutout.size == (w, h)
+    alpha = np.asarray(cutout.getchannel("A").reduce(100))
+    assert alpha[:, : alpha.shape[1] // 2 - 1].min() > 200 and alpha[:, alpha.shape[1] // 2 + 1:].max() < 50
+
+
 def cut(tmp_path, standin_model, *options) -> Path:
     src = halves(tmp_path / "photo.png")
     out = tmp_path / "out"

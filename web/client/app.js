@@ -39,7 +39,7 @@ function onProgress(msg) {
 // Which memory mode is on, and a switch to the other.
 function showMemoryMode(memory) {
   const { text, action } = memory.describe();
-  $("#memory-mode-text").textContent = text;
+  $("#memory-mode-text").textContent = `${text} `;
   const button = $("#memory-mode-switch");
   button.textContent = action;
   button.onclick = () => memory.set(!memory.low);

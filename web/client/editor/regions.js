@@ -11,8 +11,11 @@
 export const SUBJECT = 128;
 
 // How far a part's soft rim reaches: about what a 1024-pixel engine mask's
-// edge spreads to once scaled to the photo's size.
-export const rimDepth = (width, height) => Math.max(2, Math.round(Math.max(width, height) / 256));
+// edge spreads to once scaled to the photo's size, and at least the 3 pixels
+// of fall-off that edge refinement leaves on a small photo (a removed blob
+// must leave no faint halo).
+export const MIN_RIM = 4;
+export const rimDepth = (width, height) => Math.max(MIN_RIM, Math.round(Math.max(width, height) / 256));
 
 class Stack {
   constructor() {

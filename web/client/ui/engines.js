@@ -41,7 +41,7 @@ export class EnginePanel {
     if (this.engines.some((e) => e.id === this.userChose)) return this.select(this.userChose, false);
     if (lowMemory) {
       this.select("lightweight", false);
-      return this.note("Lightweight is selected: in low-memory mode it is the engine that needs the least memory.");
+      return this.note("Lightweight: in low-memory mode, the engine that needs the least memory.");
     }
     const balanced = this.engines.find((e) => e.id === "balanced");
     if (balanced && (balanced.self_hosted || this.stored.has("balanced"))) return this.select("balanced", false);

@@ -41,7 +41,7 @@ export class MemoryMode {
     const because = why ? ` (${why})` : "";
     return this.low
       ? {
-          text: `Low-memory mode is on${because}: the Lightweight engine by default, one engine in memory at a time, previews at screen size.`,
+          text: `Low-memory mode is on${because}: Lightweight first, one engine at a time, screen-size previews.`,
           action: "Switch it off",
         }
       : { text: `Standard memory mode${because}.`, action: "Switch to low-memory mode" };
