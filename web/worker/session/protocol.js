@@ -30,7 +30,8 @@
 //       (the engine's pinned one, else the one stored with it) are checked while its
 //       session is created: a copy that fails is never run.
 //       warmUp: once open, make one run on a blank input if no `run` or `expect` has come,
-//       so that onnxruntime-web's slower first run is paid while nothing waits.
+//       so that onnxruntime-web's slower first run is paid while nothing waits (each such
+//       run is marked in this worker's performance timeline as a measure named "warm-up").
 //       reply: {engine, backend, note, input, output, inputShape, outputShape, seconds, read,
 //               warmUp}
 //       input/output: the first input's and output's names; inputShape/outputShape: their
