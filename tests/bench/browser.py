@@ -282,6 +282,9 @@ class BrowserBench:
         visit to the next). Not measured."""
         page = self._open()
         try:
+            # The engines are in the engine panel ("Change engine"), closed at first.
+            if page.get_attribute("#engines-toggle", "aria-expanded") != "true":
+                page.click("#engines-toggle")
             page.check(f"input[name=engine][value={engine_id}]")
             r = self._cut(page, photo)
             result = {"backend": self._backend(page), "ok": r["ok"]}
