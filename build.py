@@ -95,7 +95,7 @@ SAMPLES = [
     (SKIMAGE, "skimage/data/coffee.png", "coffee.png", "Coffee", "Rachel Michetti. CC0."),
 ]
 PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE.version}/full/"
-PYODIDE_PACKAGES = ("numpy", "pillow", "micropip")  # names in pyodide-lock.json
+PYODIDE_PACKAGES = ("numpy", "pillow")  # names in pyodide-lock.json
 PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",
                 "python_stdlib.zip", "pyodide-lock.json")
 # The worker imports one bundle: ort.webgpu (whose WASM is the slower asyncify
@@ -296,7 +296,7 @@ def build_models(dist: Path, rmbg: Path | None) -> list[dict]:
 
 
 def build_wheel(dist: Path) -> str:
-    """The py/backgrone package as a pure-Python wheel for micropip."""
+    """The py/backgrone package as a pure-Python wheel, for Pyodide's loadPackage."""
     name = f"backgrone-{__version__}-py3-none-any.whl"
     info = f"backgrone-{__version__}.dist-info"
     files: dict[str, bytes] = {}
@@ -330,7 +330,6 @@ LICENSES = [
     ("Pyodide", PYODIDE.version, "MPL-2.0", "the Python runtime"),
     ("numpy", "2.4.3", "BSD-3-Clause (and the bundled licenses in its wheel)", "arrays"),
     ("Pillow", "12.2.0", "MIT-CMU", "image decoding and encoding"),
-    ("micropip", "0.11.1", "MPL-2.0", "installs the Backgrone package"),
     ("onnxruntime-web", ORT_WEB.version, "MIT", "runs the engines"),
     ("libheif-js (libheif, libde265)", LIBHEIF.version, "LGPL-3.0", "decodes HEIC and HEIF photos"),
 ]

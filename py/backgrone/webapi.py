@@ -3,39 +3,48 @@
 The worker (web/worker/worker.js) owns fetching and messaging; this module owns the
 image work. It keeps one engine session at a time, so memory stays bounded
 however often the user switches engines.
+
+What only some requests need (compose's backgrounds and exports, the Arena's
+maths, the editor's brush) is imported when first asked for, not before the first cutout.
 """
 from __future__ import annotations
 
 import io
-import time
 
 import numpy as np
 from PIL import Image
 
-from . import arena, compose, edgebrush, foreground, imageio
+from . import foreground, imageio
 from .refine import network_scale
 from .engines import get_engine
 from .errors import BackgroneError, ImageError
-from .inference.web import WebSession
+from .inference.web import WebSession, fp32_model
 from .pipeline import remove_background
 
 _current: dict = {"engine": None, "session": None}
 
 
-async def load_engine(engine_id: str, model_bytes, ort, options: dict | None = None) -> dict:
-    """Create the onnxruntime-web session for an engine from its model bytes
-    (a JS Uint8Array that stays in JS memory)."""
+async def load_engine(engine_id: str, remote, info) -> dict:
+    """Take the engine's session, opened in the session worker: `remote` is
+    its proxy, `info` the session worker's open reply (names, shapes, the
+    seconds its creation took). A model whose shapes do not fit is refused."""
     engine = get_engine(engine_id)
-    await unload_engine()
-    t0 = time.perf_counter()
-    session = await WebSession.create(ort, model_bytes, engine, options)
+    info = info.to_py() if hasattr(info, "to_py") else dict(info)
+    _current.update(engine=None, session=None)
+    session = await WebSession.attach(remote, engine, info)
     _current.update(engine=engine, session=session)
     return {
         "engine": engine.id,
         "input": session.input_name,
         "output": session.output_name,
-        "seconds": time.perf_counter() - t0,
+        "seconds": info.get("seconds"),
     }
+
+
+def widen_model(model_bytes):
+    """The model with fp16 weights made fp32 (a new JS Uint8Array), for a GPU
+    without fp16 shaders."""
+    return fp32_model(model_bytes)
 
 
 async def unload_engine() -> None:
@@ -69,8 +78,9 @@ async def process(data, engine_id: str) -> dict:
         result = await remove_background(raw, engine, _current["session"])
     except BackgroneError as exc:
         return {"ok": False, "code": exc.code, "message": str(exc)}
-    mask_png, _ = compose.encode_mask(result.mask)
-    raw_png = mask_png if result.raw_mask is result.mask else compose.encode_mask(result.raw_mask)[0]
+    # "L" PNGs: what compose.encode_mask writes, without importing compose.
+    mask_png = imageio.encode_png(result.mask)
+    raw_png = mask_png if result.raw_mask is result.mask else imageio.encode_png(result.raw_mask)
     return {
         "ok": True,
         "png": to_js(result.png),
@@ -150,6 +160,8 @@ def render(original, mask_png, options: dict, background, fmt: str, max_side: in
     mask it shows, so the worker holds no image between requests."""
     from pyodide.ffi import to_js
 
+    from . import compose
+
     try:
         decoded = imageio.decode(_bytes(original))
         mask = _render_mask(mask_png, mask_size)
@@ -178,6 +190,8 @@ def refine_stroke(rgba, painted, width: int, height: int, brush_radius: float) -
     `painted` the mask with the stroke applied plainly (1 byte each)."""
     from pyodide.ffi import to_js
 
+    from . import edgebrush
+
     w, h = int(width), int(height)
     pixels = np.frombuffer(_bytes(rgba), np.uint8)
     mask = np.frombuffer(_bytes(painted), np.uint8)
@@ -190,6 +204,8 @@ def refine_stroke(rgba, painted, width: int, height: int, brush_radius: float) -
 def make_zip(entries) -> dict:
     """One ZIP of (name, bytes) pairs."""
     from pyodide.ffi import to_js
+
+    from . import compose
 
     pairs = [(str(name), _bytes(data)) for name, data in entries]
     return {"ok": True, "bytes": to_js(compose.make_zip(pairs))}
@@ -208,6 +224,8 @@ def compare(masks) -> dict:
     the consensus mask, and each engine's disagreement heat-map (the
     consensus's is the spread of all masks)."""
     from pyodide.ffi import to_js
+
+    from . import arena, compose
 
     try:
         decoded = {str(engine): _mask(data) for engine, data in masks}
@@ -231,6 +249,8 @@ def arena_export(original, columns, figures_json: str) -> dict:
     import json
 
     from pyodide.ffi import to_js
+
+    from . import arena
 
     figures = json.loads(figures_json)
     tables = {"csv": arena.figures_csv(figures), "json": arena.figures_json(figures)}

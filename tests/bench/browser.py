@@ -17,7 +17,9 @@ Nothing here changes the app: a script added before the page's own wraps
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import statistics
 import tempfile
 import threading
@@ -37,13 +39,21 @@ CHROMIUM_ARGS = [
 WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader",
                "--use-webgpu-adapter=swiftshader"]
 TIMEOUT = 600_000  # ms: a 12 MP photo on a busy 2-core machine
+# The app's session options, read from web/worker/session/session-worker.js
+# (SESSION_OPTIONS, a one-line object literal), so that the raw runs always
+# use what the app uses.
+SESSION_OPTIONS = json.loads(re.sub(r"(\w+):", r'"\1":', re.search(
+    r"const SESSION_OPTIONS = (\{[^}]*\});",
+    (Path(__file__).resolve().parents[2] / "web" / "worker" / "session" / "session-worker.js").read_text(),
+).group(1)))
 
 # A cold page's time, in order (see BrowserBench._anatomy): navigation to the
-# worker's first boot step; Pyodide's start; numpy, Pillow and micropip; the
-# Backgrone package installed and imported; onnxruntime-web imported (to the
-# init reply); the engine's start after it (the early session, which a drop
-# waits for); the image itself.
-ANATOMY = ("worker", "pyodide", "packages", "backgrone", "onnxruntime", "engine", "image")
+# worker's first boot step; Pyodide's start with numpy, Pillow and
+# Backgrone's wheel; Backgrone imported; onnxruntime-web (loaded in the
+# session worker beside Python: the wait for it, to the init reply); the
+# engine's start after it (the early session, which a drop waits for, if
+# Python was ready first); the image itself.
+ANATOMY = ("worker", "pyodide", "backgrone", "onnxruntime", "engine", "image")
 
 # Wraps Worker: every request with an id is timed until its reply or error.
 SPY = """
@@ -94,7 +104,8 @@ self.onmessage = async (event) => {
       ort.env.wasm.proxy = false;
       const bytes = new Uint8Array(await (await fetch(m.model)).arrayBuffer());
       const t0 = performance.now();
-      session = await ort.InferenceSession.create(bytes, { executionProviders: m.providers, graphOptimizationLevel: "all" });
+      // The session options of web/worker/session/session-worker.js (SESSION_OPTIONS).
+      session = await ort.InferenceSession.create(bytes, { executionProviders: m.providers, ...m.options });
       postMessage({ ok: true, create: (performance.now() - t0) / 1000, threads });
     } else if (m.op === "run") {
       const data = new Float32Array(await (await fetch(m.tensor)).arrayBuffer());
@@ -242,7 +253,7 @@ class BrowserBench:
                 });
             }""", self.url + "__bench/raw-worker.js")
             init = page.evaluate("(m) => __ask(m)", {"op": "init", "base": self.url, "bundle": self.raw_bundle,
-                                                     "providers": self.raw_providers,
+                                                     "providers": self.raw_providers, "options": SESSION_OPTIONS,
                                                      "model": self.url + engine.source})
             if not init["ok"]:
                 raise RuntimeError(f"raw onnxruntime-web: {init['error']}")
@@ -264,17 +275,27 @@ class BrowserBench:
 
     def prepare(self, engine_id: str, photo) -> dict:
         """Store the engine in IndexedDB (a first image downloads it) and make
-        it the user's choice, as a user would. Not measured."""
+        it the user's choice, as a user would; then one more visit with one
+        image, so that the measured pages find the browser's caches as a
+        returning visitor's do (the service worker's, and the code the
+        browser compiled from the WebAssembly files, which it keeps from one
+        visit to the next). Not measured."""
         page = self._open()
         try:
-            # The engine cards are behind "Change engine", as a user finds them.
+            # The engines are in the engine panel ("Change engine"), closed at first.
             if page.get_attribute("#engines-toggle", "aria-expanded") != "true":
                 page.click("#engines-toggle")
             page.check(f"input[name=engine][value={engine_id}]")
             r = self._cut(page, photo)
-            return {"backend": self._backend(page), "ok": r["ok"]}
+            result = {"backend": self._backend(page), "ok": r["ok"]}
         finally:
             page.close()
+        page = self._open()
+        try:
+            self._cut(page, photo)
+        finally:
+            page.close()
+        return result
 
     def _open(self):
         page = self.context.new_page()
@@ -334,27 +355,48 @@ class BrowserBench:
             time.sleep(0.05)
         return self._cut(page, photo, t_drop=0.0)
 
+    def cold_run(self, engine_id: str, photo):
+        """A new page (peaks of memory reset first) and its first cutout, timed
+        from navigation start; (the page, still open, and the run's figures)."""
+        page = self.context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        try:
+            reset_peaks(renderers(self.profile))
+            r = self.cold_cut(page, photo)
+            boot = page.evaluate("() => { const i = __bench.replies.find((r) => r.type === 'init'); return i ? (i.t - i.sent) / 1000 : null; }")
+            run = {"e2e": r["e2e"], "timings": r["timings"], "boot": boot, "anatomy": self._anatomy(page),
+                   "drop_at": page.evaluate("() => __bench.sent[Object.keys(__bench.sent).find((k) => __bench.sent[k].type === 'process')].t") / 1000}
+        except BaseException:
+            page.close()
+            raise
+        return page, run
+
+    def warm_runs(self, page, photo, runs: int) -> list[dict]:
+        """`runs` more drops on a page that has made its first cutout."""
+        out = []
+        for _ in range(runs):
+            w = self._cut(page, photo)
+            out.append({"e2e": w["e2e"], "timings": w["timings"]})
+        return out
+
     def cold_then_warm(self, engine_id: str, photo, runs: int, cold_runs: int) -> dict:
         """`cold_runs` new pages, each dropping the photo as soon as it can;
         on the last, `runs` more drops (warm). Medians and every run."""
-        cold, warm, memory = [], [], None
+        cold, warm, memory, backend = [], [], None, None
         for i in range(cold_runs):
-            page = self.context.new_page()
-            page.set_default_timeout(TIMEOUT)
+            page, run = self.cold_run(engine_id, photo)
             try:
-                reset_peaks(renderers(self.profile))
-                r = self.cold_cut(page, photo)
-                boot = page.evaluate("() => { const i = __bench.replies.find((r) => r.type === 'init'); return i ? (i.t - i.sent) / 1000 : null; }")
-                cold.append({"e2e": r["e2e"], "timings": r["timings"], "boot": boot, "anatomy": self._anatomy(page),
-                             "drop_at": page.evaluate("() => __bench.sent[Object.keys(__bench.sent).find((k) => __bench.sent[k].type === 'process')].t") / 1000})
+                cold.append(run)
                 if i == cold_runs - 1:
-                    for _ in range(runs):
-                        w = self._cut(page, photo)
-                        warm.append({"e2e": w["e2e"], "timings": w["timings"]})
+                    warm = self.warm_runs(page, photo, runs)
                     memory = self.memory(page)
                     backend = self._backend(page)
             finally:
                 page.close()
+        return self.summary(cold, warm, memory, backend)
+
+    @staticmethod
+    def summary(cold: list[dict], warm: list[dict], memory: dict | None, backend: str | None) -> dict:
         anatomy = {k: _median(c["anatomy"].get(k) for c in cold) for k in ANATOMY}
         return {
             "backend": backend,
@@ -374,12 +416,12 @@ class BrowserBench:
             const proc = b.replies.find((r) => r.type === "process");
             const step = (n) => b.progress.find((p) => p.stage === "boot" && p.step === n)?.t ?? null;
             const image = b.progress.find((p) => p.stage === "image")?.t ?? null;
-            return { s1: step(1), s2: step(2), s3: step(3), s4: step(4), init: init?.t ?? null,
+            return { s1: step(1), s2: step(2), s3: step(3), init: init?.t ?? null,
                      image, done: proc?.t ?? null };
         }""")
         gap = lambda a, b: (t[b] - t[a]) / 1000 if t[a] is not None and t[b] is not None else None
         return {"worker": t["s1"] / 1000 if t["s1"] is not None else None, "pyodide": gap("s1", "s2"),
-                "packages": gap("s2", "s3"), "backgrone": gap("s3", "s4"), "onnxruntime": gap("s4", "init"),
+                "backgrone": gap("s2", "s3"), "onnxruntime": gap("s3", "init"),
                 "engine": gap("init", "image"), "image": gap("image", "done")}
 
     def memory(self, page) -> dict:

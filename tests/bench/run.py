@@ -5,7 +5,9 @@ native onnxruntime `session.run` (the floor on this CPU), raw
 onnxruntime-web `session.run` in Chromium (same model, same tensor), and the
 app end to end with its stage timings, cold and warm; the page's memory; the
 pipeline's Python stages and peak memory under CPython. Prints a markdown
-table and writes every figure as JSON.
+table and writes every figure as JSON. With --peer, @imgly/background-removal
+1.7.0 and 1.4.5 run on the same photos in the same Chromium, alternating with
+the app page by page (peer.py).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ for p in (ROOT, ROOT / "py", ROOT / "tests", ROOT / "tests" / "bench"):
 import numpy as np  # noqa: E402
 
 import native  # noqa: E402
+import peer as peer_bench  # noqa: E402
 import photos as photo_maker  # noqa: E402
 from backgrone import imageio, tensors  # noqa: E402
 from backgrone.engines import get_engine  # noqa: E402
@@ -92,15 +95,21 @@ def bench(args) -> dict:
         runnable.append((engine, model))
 
     browser = BrowserBench(backend=args.backend) if runnable else None
+    peers = peer_bench.PeerBench(browser, photos) if browser and args.peer else None
     try:
         if browser:
             report["machine"]["chromium"] = browser.version
+        if peers:
+            report["peer"] = {"versions": list(peer_bench.VERSIONS), "models": peer_bench.MODELS}
         for engine, model in runnable:
             log(f"{engine.label}: model {model}")
             entry: dict = {"label": engine.label, "model": str(model), "photos": {}}
             report["engines"][engine.id] = entry
             prepared = browser.prepare(engine.id, photos[0])
             entry["backend"] = prepared["backend"]
+            with_peer = peers is not None and peer_bench.covers(engine.id)
+            for version in peer_bench.VERSIONS if with_peer else ():
+                peers.prepare(version, engine.id, photos[0])
             for photo in photos:
                 log(f"{engine.label}, {photo.name} ({photo.width}x{photo.height})")
                 decoded = imageio.decode(photo.data)
@@ -109,7 +118,14 @@ def bench(args) -> dict:
                 log(f"  native session.run {nat['median']:.2f} s")
                 raw = browser.raw_inference(engine, np.ascontiguousarray(tensor).tobytes(), args.runs)
                 log(f"  raw onnxruntime-web session.run {raw['median']:.2f} s")
-                app = browser.cold_then_warm(engine.id, photo, args.runs, args.cold_runs)
+                if with_peer:
+                    app, peer = peer_bench.side_by_side(browser, peers, engine.id, photo, args.runs, args.cold_runs)
+                    for version, figures in peer.items():
+                        figures["ratios"] = peer_bench.ratios(app, figures)
+                        log(f"  @imgly/background-removal {version} cold {figures['cold']['e2e']:.2f} s, "
+                            f"warm {figures['warm']['e2e']:.2f} s")
+                else:
+                    app, peer = browser.cold_then_warm(engine.id, photo, args.runs, args.cold_runs), None
                 log(f"  app cold {app['cold']['e2e']:.2f} s, warm {app['warm']['e2e']:.2f} s")
                 cpython = native.python_stages(photo.data, engine, output, args.runs)
                 cpython.update(native.pipeline_peak(photo.data, engine, output))
@@ -120,7 +136,7 @@ def bench(args) -> dict:
                 warm = app["warm"]
                 py = sum(warm["stages"].get(s) or 0 for s in PY_STAGES)
                 entry["photos"][photo.name] = {
-                    "native": nat, "raw_web": raw, "app": app, "cpython_stages": cpython,
+                    "native": nat, "raw_web": raw, "app": app, "cpython_stages": cpython, "peer": peer,
                     "ratios": {
                         "warm_e2e_over_raw_web": ratio(warm["e2e"], raw["median"]),
                         # The same, against the app's own session.run in the
@@ -133,6 +149,8 @@ def bench(args) -> dict:
                     },
                 }
     finally:
+        if peers:
+            peers.close()
         if browser:
             browser.close()
     return report
@@ -196,10 +214,10 @@ def table(report: dict) -> str:
     lines.append("Cold start, where the time of the first image after a page load goes (the worker's own "
                  "progress messages; medians of the page loads), seconds:")
     lines.append("")
-    lines.append("| engine | photo | page and worker | Pyodide | numpy, Pillow, micropip | Backgrone installed "
-                 "and imported | onnxruntime-web | engine start | image | its inference | warm inference | "
-                 "cold - warm |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    lines.append("| engine | photo | page and worker | Pyodide, numpy, Pillow, Backgrone's wheel | Backgrone "
+                 "imported | onnxruntime-web (its wait) | engine start (its wait) | image | its inference | "
+                 "warm inference | cold - warm |")
+    lines.append("|---|---|" + "---|" * (len(ANATOMY) + 3))
     for eid, e in report["engines"].items():
         for name, p in e["photos"].items():
             c, w = p["app"]["cold"], p["app"]["warm"]
@@ -226,6 +244,7 @@ def table(report: dict) -> str:
                          f"{mb(ua.get('bytes'))} | {mb(cp.get('tracemalloc_peak_bytes'))} | "
                          f"{mb(cp.get('rss_peak_rise_bytes'))} | {mb(cp.get('tracemalloc_peak_bytes_edges_off'))} | "
                          f"{f(cp['total'], 3)} |")
+    lines += peer_bench.tables(report)
     for eid, why in report["skipped"].items():
         lines.append("")
         lines.append(f"{get_engine(eid).label}: skipped, {why}")
@@ -240,6 +259,8 @@ def main(argv=None) -> int:
     parser.add_argument("--photos", default=None, help="a subset of 0.3MP,1MP,12MP")
     parser.add_argument("--backend", choices=["wasm", "webgpu"], default=None)
     parser.add_argument("--rmbg", type=Path, help="the RMBG-1.4 model file, for the Balanced engine")
+    parser.add_argument("--peer", action="store_true",
+                        help="also run @imgly/background-removal 1.7.0 and 1.4.5, side by side")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.json")
     args = parser.parse_args(argv)
     args.cold_runs = args.cold_runs or args.runs

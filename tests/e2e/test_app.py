@@ -359,3 +359,42 @@ def test_a_new_build_replaces_the_old_cache(context, page, tmp_path):
         assert "// new build" in fresh.evaluate("fetch('client/app.js').then(r => r.text())")
     finally:
         server.shutdown()
+
+
+def session_worker(page):
+    """The page's session worker (onnxruntime-web's own thread, web/worker/session/)."""
+    for _ in range(300):
+        found = [w for w in page.workers if w.url.endswith("/session-worker.js")]
+        if found:
+            return found[-1]
+        page.wait_for_timeout(100)
+    raise AssertionError("the page has no session worker")
+
+
+def warm_ups(session) -> int:
+    """How many warm-up runs the session worker made (it marks each one)."""
+    return session.evaluate("() => performance.getEntriesByName('warm-up').length")
+
+
+def test_the_stored_engine_warms_up_only_while_no_image_waits(app, site_url, photos):
+    """onnxruntime-web's first run of a session is slower than the next ones:
+    with the engine stored and nothing waiting, the session worker makes that
+    run on a blank input while the visitor has not yet given a photo. A photo
+    waiting from the start (a sample's link adds its image before the engine
+    has started) is never put behind such a run: none is made."""
+    choose_engine(app, "lightweight")
+    drop_files(app, [("coffee.png", photos["coffee"].read_bytes(), "image/png")])
+    assert state(wait_results(app, 1)[0]) == "done"
+
+    reload_ready(app)  # the engine is stored and chosen, nothing waits
+    session = session_worker(app)
+    for _ in range(IMAGE_TIMEOUT // 250):
+        if warm_ups(session):
+            break
+        app.wait_for_timeout(250)
+    assert warm_ups(session) == 1
+
+    app.goto(site_url + "?sample=samples/coffee.png")
+    (item,) = wait_results(app, 1)
+    assert state(item) == "done" and app.inner_text("#queue .item-name") == "coffee.png"
+    assert warm_ups(session_worker(app)) == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import time
 from pathlib import Path
 
@@ -241,7 +242,7 @@ def test_exports_hold_the_figures_shown(arena_page):
         # The worker's WebAssembly memory: Python's heap and onnxruntime's, at least.
         assert e["memory"] > 64 * 2**20
         memory = column(page, e["engine"]).locator(".figures dd[data-figure=Memory]").inner_text()
-        assert memory == f"{e['memory'] / 2**20:.0f} MB"
+        assert memory == f"{math.floor(e['memory'] / 2**20 + 0.5)} MB"  # as toFixed(0): halves up
         assert e["python"] == pytest.approx(sum(v for k, v in e["stages"].items() if k != "inference"))
     for p, row in zip(figures["agreement"], page.locator("#agreement tbody tr").all()):
         assert row.locator(".iou").inner_text() == f"{p['iou']:.3f}"

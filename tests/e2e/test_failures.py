@@ -363,3 +363,30 @@ def test_an_unreachable_source_is_tried_three_times_then_explained(app, context,
         "The Balanced engine could not be downloaded: its source could not be reached (")
     assert "import it under Storage" in app.inner_text("#status-text")
     assert stored_engines(app) == []
+
+
+def test_a_crashed_session_worker_is_replaced_and_the_queue_goes_on(app, photos):
+    """The session worker (onnxruntime-web's own worker, beside the engine
+    worker) dies of an uncaught error while an image is under way, as it
+    would running out of memory. That image fails with the reason, both
+    workers are replaced, and the next image comes out. (The error is raised
+    in its global scope through Playwright's Worker.evaluate, as in the test
+    above. During a run the session worker's thread is busy in WebAssembly, so
+    the error lands at the latest when the run ends, while the engine worker
+    still has the image's Python stages to go.)"""
+    choose_engine(app, "lightweight")
+    drop_files(app, [("first.png", photos["coffee"].read_bytes(), "image/png")])
+    assert state(wait_results(app, 1)[0]) == "done"
+    (session,) = [w for w in app.workers if w.url.endswith("/session-worker.js")]
+    (worker,) = [w for w in app.workers if w.url.endswith("/worker.js")]
+    drop_files(app, [(f"{n}.png", photos[n].read_bytes(), "image/png") for n in ("chelsea", "astronaut")])
+    app.wait_for_function("() => document.querySelectorAll('#queue .item')[1]?.dataset.state === 'working'")
+    session.evaluate("() => { setTimeout(() => { throw new Error('the network hit a fatal error'); }); }")
+    items = wait_results(app, 3)
+    assert [state(i) for i in items] == ["done", "failed", "done"]
+    assert items[1].query_selector(".item-error").inner_text() == (
+        "The engine stopped unexpectedly (Uncaught Error: the network hit a fatal error) and was restarted. "
+        "If it happens again, try a smaller image or the Lightweight engine, which needs the least memory.")
+    (replacement,) = [w for w in app.workers if w.url.endswith("/session-worker.js")]
+    (engine_worker,) = [w for w in app.workers if w.url.endswith("/worker.js")]
+    assert replacement is not session and engine_worker is not worker

@@ -116,9 +116,13 @@ def test_images_never_leave_the_device(page, context, site):
     with zipfile.ZipFile(info.value.path()) as z:
         assert len(z.namelist()) == 2
     # With the engine running, cutting out and exporting make no request at
-    # all, and since the engine was stored nothing reached the server.
+    # all, and since the engine was stored nothing reached the server but
+    # the browser's own check of sw.js for a newer build (a GET without a
+    # body, on Chromium's schedule: on this first visit, after the service
+    # worker took over the page and its two engine workers mid-visit; a
+    # page under its control from the start sends none).
     assert [r.url for r in recorder.network(warm)] == []
-    assert seen[server_mark:] == []
+    assert [s for s in seen[server_mark:] if s != ("GET", "/sw.js", 0)] == []
 
     # No request of the whole session carried an image, a result or a body.
     pieces = [p for data in [*images.values(), cutout] for p in fragments(data)]

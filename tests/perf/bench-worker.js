@@ -20,8 +20,10 @@ async function setup(cfg) {
     out.adapter = `${adapter.info?.vendor} ${adapter.info?.architecture} ${adapter.info?.description}`.trim();
   }
   let t = performance.now();
-  ort = await import(here + cfg.bundle);
-  ort.env.wasm.wasmPaths = here;
+  // One release per folder (cfg.dir), its WASM files beside its bundles.
+  const dir = new URL(cfg.dir ?? "./", here).href;
+  ort = await import(dir + cfg.bundle);
+  ort.env.wasm.wasmPaths = dir;
   ort.env.wasm.numThreads = cfg.threads;
   ort.env.wasm.proxy = false;
   out.importMs = performance.now() - t;
@@ -29,7 +31,7 @@ async function setup(cfg) {
   for (const m of cfg.models) {
     const bytes = new Uint8Array(await (await fetch(here + m.url)).arrayBuffer());
     t = performance.now();
-    const options = { executionProviders: [cfg.ep], graphOptimizationLevel: "all", ...(cfg.options ?? {}) };
+    const options = { executionProviders: [cfg.ep], ...(cfg.options ?? {}) };
     const s = await ort.InferenceSession.create(bytes, options);
     out.sessions[m.name] = performance.now() - t;
     sessions.set(m.name, s);

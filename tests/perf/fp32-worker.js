@@ -6,14 +6,12 @@ self.onmessage = async ({ data: cfg }) => {
   try {
     const build = await (await fetch(here + "build.json")).json();
     const { loadPyodide } = await import(here + "pyodide/pyodide.mjs");
-    const pyodide = await loadPyodide({ indexURL: here + "pyodide/" });
-    await pyodide.loadPackage(["numpy", "pillow", "micropip"], { messageCallback: () => {} });
-    const micropip = pyodide.pyimport("micropip");
-    await micropip.install.callKwargs(here + `py/${build.wheel}`, { deps: false });
+    // As the engine worker loads them: the packages and Backgrone's wheel with Pyodide.
+    const pyodide = await loadPyodide({ indexURL: here + "pyodide/", packages: ["numpy", "pillow", here + `py/${build.wheel}`] });
     const bytes = new Uint8Array(await (await fetch(here + cfg.model)).arrayBuffer());
     const heap = () => pyodide._module.HEAPU8.length / 2 ** 20;
     const out = { heapBeforeMiB: heap(), runs: [] };
-    const convert = pyodide.runPython("from backgrone.inference.web import _fp32_copy; _fp32_copy");
+    const convert = pyodide.runPython("from backgrone.inference.web import fp32_model; fp32_model");
     for (let i = 0; i < cfg.runs; i++) {
       const t = performance.now();
       const fp32 = convert(bytes);

@@ -282,7 +282,7 @@ class Arena {
       ["Edges", sec(f.refine + f.decontaminate), "Refining the edges and removing colour spill (part of the Python stages)"],
       ["Total", sec(f.total), "From handing over the file to the cutout's return"],
       ["Ran on", f.backend ?? "", "The onnxruntime-web backend this engine ran on"],
-      ["Memory", f.memory == null ? "not reported here" : mb(f.memory), "The engine worker's WebAssembly memory (Python and onnxruntime) after this run. It never shrinks, so it is the peak so far."],
+      ["Memory", f.memory == null ? "not reported here" : mb(f.memory), "The engine's WebAssembly memory (Python's, and onnxruntime's in its own worker) after this run. It never shrinks, so it is the peak so far."],
     ];
   }
 

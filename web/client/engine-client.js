@@ -12,8 +12,12 @@ import { Reply, Request, WorkerError } from "../shared/protocol.js";
 const RESTART = new Set(["crashed", "memory"]);
 
 export class EngineClient {
-  constructor(workerURL = new URL("../worker/worker.js", import.meta.url)) {
+  constructor(
+    workerURL = new URL("../worker/worker.js", import.meta.url),
+    sessionURL = new URL("../worker/session/session-worker.js", import.meta.url),
+  ) {
     this.workerURL = workerURL;
+    this.sessionURL = sessionURL;
     this.pending = new Map();
     this.nextId = 1;
     this.restarts = 0;
@@ -24,8 +28,17 @@ export class EngineClient {
 
   #start() {
     const worker = new Worker(this.workerURL, { type: "module" });
+    // onnxruntime-web's own worker (worker/session/), made here beside the
+    // engine worker rather than by it, so that on a first visit the service
+    // worker takes both under its control alike; they talk over a
+    // MessageChannel (worker/session/protocol.js). Either one dying is the
+    // engine crashing: both are replaced.
+    const session = new Worker(this.sessionURL, { type: "module" });
+    const channel = new MessageChannel();
+    session.postMessage({ type: Request.CONNECT, port: channel.port1 }, [channel.port1]);
+    worker.postMessage({ type: Request.CONNECT, port: channel.port2 }, [channel.port2]);
     worker.onmessage = (event) => worker === this.worker && this.#receive(event.data);
-    worker.onerror = (event) => {
+    const crashed = (event) => {
       event.preventDefault();
       if (worker !== this.worker) return;
       this.#restart(
@@ -33,12 +46,16 @@ export class EngineClient {
           "If it happens again, try a smaller image or the Lightweight engine, which needs the least memory.",
       );
     };
+    worker.onerror = crashed;
+    session.onerror = crashed;
     this.worker = worker;
+    this.session = session;
   }
 
   // The worker is gone or unusable: fail what it held, start another.
   #restart(message, code = "crashed") {
     this.worker.terminate();
+    this.session.terminate();
     this.restarts++;
     this.#failAll(message, code);
     this.#start();
@@ -81,6 +98,11 @@ export class EngineClient {
   init(opts = {}) {
     this.initFields = { backend: opts.backend ?? "auto" };
     return this.#call(Request.INIT, { ...this.initFields, engine: opts.engine ?? null }, opts);
+  }
+
+  // Images are waiting: the worker makes no warm-up run (no reply).
+  expect() {
+    this.worker.postMessage({ type: Request.EXPECT });
   }
 
   storage() {
@@ -133,6 +155,7 @@ export class EngineClient {
 
   terminate() {
     this.worker.terminate();
+    this.session.terminate();
     this.#failAll("the engine worker was stopped");
   }
 }

@@ -9,7 +9,8 @@
 //   init {backend, engine}                boot Pyodide, numpy, Pillow, backgrone, onnxruntime-web;
 //                                         backend "auto" (default), "webgpu" or "wasm" (forced);
 //                                         engine: the one the page expects to run first, started
-//                                         right after this reply if it is stored (or null)
+//                                         while Python boots if it is stored (or null), then made
+//                                         to run once on a blank input unless an image is waiting
 //       reply: {threads, backend, backendId, requestedBackend, adapter, backendNote,
 //               crossOriginIsolated, versions, storage}
 //       backend: the label of the backend engines start on, "WebGPU" or "WASM, N threads";
@@ -34,7 +35,8 @@
 //       mask shown (refined, PNG); rawMask: the engine's own mask stretched to the photo (PNG);
 //       timings: seconds per stage (refine and decontaminate among them); engineStart: seconds spent reading, checking and starting
 //       the engine for this image (0 when it was already running); memory: bytes of the
-//       worker's WebAssembly memories (Python's and onnxruntime's), its peak so far;
+//       WebAssembly memories of this worker (Python's) and its session worker (onnxruntime's,
+//       as of this image's run), their peak so far;
 //       memoryParts: {python, onnxruntime}, the same in two
 //   convert {bytes, reduce}                a file the engines cannot take as it is, as a PNG
 //                                         they can, for the page to keep in its place: a
@@ -64,10 +66,18 @@
 //       the side-by-side picture (omitted when bytes is null) and the figures as CSV and JSON
 //       reply: {png, csv, json}
 //   cancel {target}                       abort the download of request `target`
+//   connect {port}                        the page's first message: a MessagePort to the session
+//                                         worker (worker/session/), which the page makes beside this
+//                                         one and sends the other end of the channel. No reply
+//   expect {}                             images are waiting (sent as they are added, before
+//                                         init's reply): the worker makes no warm-up run of the
+//                                         early-started engine. Acts at once; no reply
 //
 // Worker -> page:
 //   {id, type: "progress", stage, message, ...}
 //       stage "boot" {step, steps} | "download" {engine, loaded, total} | "session" | "image"
+//       boot steps: 1 Pyodide with numpy, Pillow and Backgrone's wheel, 2 Backgrone imported,
+//       3 onnxruntime-web (loaded in the session worker, see worker/session/protocol.js)
 //   {id, type: "reply", result}
 //   {id, type: "error", code, message}
 //       code "bad-image" / "bad-model" / "bad-options": the user's input; "unsupported-format":
@@ -92,6 +102,8 @@ export const Request = Object.freeze({
   COMPARE: "compare",
   ARENA_EXPORT: "arenaExport",
   CANCEL: "cancel",
+  EXPECT: "expect",
+  CONNECT: "connect",
 });
 
 export const Reply = Object.freeze({

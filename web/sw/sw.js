@@ -52,6 +52,11 @@ function isolated(response) {
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
+// Only pages and workers take their isolation and policy from their own
+// response; every other file is same-origin, which needs no header here.
+const needsHeaders = (request) =>
+  request.mode === "navigate" || ["document", "worker", "sharedworker"].includes(request.destination);
+
 async function respond(request) {
   const cache = await caches.open(CACHE);
   const cached =
@@ -59,6 +64,12 @@ async function respond(request) {
     (request.mode === "navigate" && new URL(request.url).pathname === scope.pathname
       ? await cache.match("./")
       : undefined);
+  // The cached response itself where no header is needed: a new Response
+  // made from its body has no cache entry behind it, and without one the
+  // browser cannot keep the code it compiled from a WebAssembly file (V8's
+  // code cache), so every visit would compile onnxruntime-web's and
+  // Pyodide's WASM again and pay its optimisation during the first run.
+  if (cached && !needsHeaders(request)) return cached;
   return isolated(cached ?? (await fetch(request)));
 }
 

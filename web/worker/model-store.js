@@ -1,6 +1,6 @@
 // The model store: each engine's model, downloaded once, kept in IndexedDB
-// across reloads and browser restarts. Used by the worker only, so one owner
-// reads and writes it.
+// across reloads and browser restarts. Only the engine worker writes it; its
+// session worker (session/) also reads it, to start a stored engine early.
 //
 // Two object stores: "meta" (small records, listed for the storage panel) and
 // "blobs" (the model bytes as a Blob, which browsers keep on disk).

@@ -1,29 +1,25 @@
-// The engine worker: Pyodide (the image work, in Python), onnxruntime-web (the
-// network) and the model store live here, never on the page's thread. See
-// protocol.js for the messages.
+// The engine worker: Pyodide (the image work, in Python) and the model store
+// live here, never on the page's thread; onnxruntime-web (the network) runs in
+// a worker of its own beside this one, the session worker
+// (session/session-worker.js, which the page makes and connects to this one),
+// so that an engine's start runs beside Python's.
+// See ../shared/protocol.js for the page's messages, session/protocol.js for
+// the session worker's.
 
 import { Reply, Request, WorkerError } from "../shared/protocol.js";
 import { fetchModel, sha256 } from "./model-fetch.js";
 import { ModelStore } from "./model-store.js";
+import { SessionClient } from "./session/session-client.js";
 import { HeifError, decodeHeif } from "./heic.js";
 import { isHeif } from "../shared/formats.js";
 
-// WebAssembly memories only ever grow, so their total is the worker's peak
-// so far. onnxruntime-web makes its memory in JavaScript: count memories as
-// they are made. Pyodide's is made inside its module: ask it.
-const memories = [];
-WebAssembly.Memory = class extends WebAssembly.Memory {
-  constructor(descriptor) {
-    super(descriptor);
-    memories.push(new WeakRef(this));
-  }
-};
-// Python's (Pyodide's heap) and onnxruntime's (every other memory), in bytes.
-function wasmMemoryParts() {
-  const python = runtime?.pyodide._module?.HEAPU8?.byteLength ?? 0;
-  const all = memories.reduce((sum, m) => sum + (m.deref()?.buffer.byteLength ?? 0), 0);
-  return { python, onnxruntime: all };
-}
+// WebAssembly memories only ever grow, so their total is the workers' peak so
+// far: Python's (Pyodide's heap, made inside its module: ask it) and
+// onnxruntime's (the session worker's, as its last run reported), in bytes.
+const wasmMemoryParts = () => ({
+  python: runtime?.pyodide._module?.HEAPU8?.byteLength ?? 0,
+  onnxruntime: sessions?.memory ?? 0,
+});
 const wasmMemory = () => {
   const { python, onnxruntime } = wasmMemoryParts();
   return python + onnxruntime;
@@ -31,8 +27,10 @@ const wasmMemory = () => {
 
 // The site's root: this file lives in worker/.
 const base = new URL("../", import.meta.url).href;
-let runtime = null; // {pyodide, ort, api, engines, threads, build}
+let runtime = null; // {pyodide, api, engines, threads, build, backend, session}
 let store = null; // ModelStore, or null where IndexedDB is unavailable
+let sessions = null; // SessionClient: the session worker
+let imageWaiting = false; // the page has an image waiting (an `expect` or `process` came)
 let queue = Promise.resolve(); // requests run one at a time, in order
 const downloads = new Map(); // request id -> AbortController, for "cancel"
 
@@ -90,81 +88,76 @@ async function chooseBackend(requested) {
   return { ...choice, id: "webgpu" };
 }
 
-// Each backend has its own bundle: ort.webgpu's WASM runtime is an asyncify
-// build, twice the size of ort.wasm's, slower to start and about 9% slower on
-// the CPU (docs/performance.md), so a worker imports only the bundle it runs,
-// and ort.wasm later only if WebGPU fails on an engine.
-const ORT_BUNDLES = { webgpu: "ort/ort.webgpu.min.mjs", wasm: "ort/ort.wasm.min.mjs" };
-
-async function importOrt(backend, threads) {
-  const ort = await import(new URL(ORT_BUNDLES[backend], base).href);
-  ort.env.wasm.wasmPaths = new URL("ort/", base).href; // must be absolute
-  ort.env.wasm.numThreads = threads;
-  ort.env.wasm.proxy = false; // already off the main thread
-  return ort;
-}
-
 const backendLabel = (backend, threads) =>
   backend === "webgpu" ? "WebGPU" : `WASM, ${threads} thread${threads > 1 ? "s" : ""}`;
 
+// The backends to try for an engine, in order: WebGPU (where chosen), then WASM.
+const backendsFor = (backend) => (backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"]);
+
+// Everything before the first request can run: the session worker and its
+// onnxruntime-web bundle, the early start of the page's engine (both beside
+// Python's start), then Pyodide with numpy, Pillow and Backgrone.
 async function boot(id, { backend: requestedBackend = "auto", engine: likely = null } = {}) {
   if (runtime) return runtime;
   const [build, engines] = await Promise.all([fetchJSON("build.json"), fetchJSON("engines.json")]);
   store = await ModelStore.open();
-  early = readStoredEarly(engines, likely); // overlaps Pyodide's start-up (see below)
-
-  progress(id, "boot", "Starting Python (Pyodide)", { step: 1, steps: 4 });
-  const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", base).href);
-  const pyodide = await loadPyodide({ indexURL: new URL("pyodide/", base).href });
-
-  progress(id, "boot", "Loading numpy and Pillow", { step: 2, steps: 4 });
-  await pyodide.loadPackage(["numpy", "pillow", "micropip"], { messageCallback: () => {} });
-
-  progress(id, "boot", "Loading Backgrone", { step: 3, steps: 4 });
-  const micropip = pyodide.pyimport("micropip");
-  await micropip.install.callKwargs(new URL(`py/${build.wheel}`, base).href, { deps: false });
-  micropip.destroy();
-  const api = pyodide.pyimport("backgrone.webapi");
-
-  progress(id, "boot", "Loading onnxruntime-web", { step: 4, steps: 4 });
-  let backend = await chooseBackend(requestedBackend);
   // WASM threads need a cross-origin isolated page; without it ort would
   // quietly fall back to one thread, so say which one we got.
   const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
-  let ort;
-  try {
-    ort = await importOrt(backend.id, threads);
-  } catch (err) {
-    if (backend.id !== "webgpu") throw err;
-    // Offline, where the service worker did not keep the WebGPU runtime
-    // (the browser offered no adapter when it installed): WASM is kept.
-    backend = { ...backend, id: "wasm", note: "The WebGPU runtime could not be loaded (offline?): the engines run on WASM." };
-    ort = await importOrt("wasm", threads);
-  }
-  const orts = { [backend.id]: ort };
+  let backend = await chooseBackend(requestedBackend);
+  if (!sessions) throw new WorkerError("internal", "no channel to the session worker (the page sends `connect` first)");
+  const started = sessions.start(backend.id, threads);
+  early = openEarly(engines, likely, started); // beside Pyodide's start (see below)
 
-  runtime = { pyodide, ort, orts, api, engines, threads, build, backend, session: null };
+  progress(id, "boot", "Starting Python (Pyodide) with numpy and Pillow", { step: 1, steps: 3 });
+  const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", base).href);
+  // The packages, Backgrone's wheel too, download while Pyodide starts.
+  const pyodide = await loadPyodide({
+    indexURL: new URL("pyodide/", base).href,
+    packages: ["numpy", "pillow", new URL(`py/${build.wheel}`, base).href],
+  });
+
+  progress(id, "boot", "Loading Backgrone", { step: 2, steps: 3 });
+  const api = pyodide.pyimport("backgrone.webapi");
+
+  progress(id, "boot", "Loading onnxruntime-web", { step: 3, steps: 3 });
+  const loaded = await started;
+  if (loaded.backend !== backend.id) backend = { ...backend, id: loaded.backend, note: loaded.note };
+
+  runtime = { pyodide, api, engines, threads, build, backend, session: null };
   return runtime;
 }
 
 // -- early start: the first image after a page load waits less -------------
-// While Pyodide boots, the engine the page expects to use first (init's
-// `engine`) is read from IndexedDB and checked, if it is stored; right after
-// the init reply its session starts, ahead of any request. If the page then
-// asks for another engine, that one loads as usual, one session start later.
-let early = null; // Promise of {engine, bytes} or null
+// While Pyodide boots, the session worker reads the engine the page expects to
+// use first (init's `engine`) from IndexedDB, checks it and starts its session;
+// right after the init reply Python takes that session, ahead of any request.
+// Unless an image is already waiting, the session worker then makes one
+// warm-up run. If the engine is not stored, or the page asks for another, the
+// usual path loads it.
+let early = null; // Promise of {engine, info} or null
 
-async function readStoredEarly(engines, engineId) {
-  const engine = engineId && engines.find((e) => e.id === engineId);
-  const stored = engine && (await readStored(engine));
-  return stored?.ok ? { engine, bytes: stored.bytes } : null; // a bad copy is left to the usual path
+async function openEarly(engines, engineId, started) {
+  const engine = engineId && store && engines.find((e) => e.id === engineId);
+  if (!engine) return null;
+  try {
+    const { backend } = await started;
+    const info = await sessions.open(engine, backendsFor(backend), { warmUp: !imageWaiting });
+    return { engine, info };
+  } catch {
+    return null; // not stored, a bad copy, or no session: left to the usual path, which says why
+  }
 }
 
-async function startEarly() {
+async function takeEarly() {
   const found = await early;
   early = null;
-  if (!found || runtime.api.loaded_engine()) return;
-  await startSession(0, found.engine, found.bytes).catch(() => {});
+  if (!found || runtime.api.loaded_engine()) return null;
+  try {
+    return await attach(found.engine, found.info);
+  } catch {
+    return null;
+  }
 }
 
 const engineById = (id) => {
@@ -174,6 +167,7 @@ const engineById = (id) => {
 };
 
 // -- the model store ---------------------------------------------------------
+// This worker writes it; the session worker reads it too (for the early start).
 
 // A stored model's bytes and whether they still check out: its recorded size,
 // and the pinned sha256 where there is one, else the one recorded at its
@@ -191,6 +185,8 @@ async function readStored(engine) {
   }
 }
 
+const removedNotice = (engine) => `The stored ${engine.label} engine failed its check and was removed; downloading it again`;
+
 // A stored model is used only if its bytes still check out; a bad copy is
 // removed and the user told.
 async function storedModel(id, engine) {
@@ -198,9 +194,7 @@ async function storedModel(id, engine) {
   if (!stored) return null;
   if (stored.ok) return stored.bytes;
   await store.delete(engine.id);
-  progress(id, "download", `The stored ${engine.label} engine failed its check and was removed; downloading it again`, {
-    notice: true,
-  });
+  progress(id, "download", removedNotice(engine), { notice: true });
   return null;
 }
 
@@ -238,51 +232,55 @@ async function download(id, engine) {
   }
 }
 
-// The model's bytes: from the store, else downloaded (and stored).
-async function modelBytes(id, engine) {
-  const stored = await storedModel(id, engine);
-  if (stored) return { bytes: stored, warning: null };
-  return download(id, engine);
-}
-
 async function loadEngine(id, engineId) {
   const { api } = runtime;
+  if (api.loaded_engine() !== engineId && early) await takeEarly();
   if (api.loaded_engine() === engineId) return { engine: engineId, backend: runtime.session?.backend, warning: null };
   const engine = engineById(engineId);
-  const { bytes, warning } = await modelBytes(id, engine);
+  progress(id, "session", `Starting the ${engine.label} engine`);
+  if (store) {
+    // The stored copy, read and checked by the session worker while it
+    // starts the session.
+    try {
+      return { ...(await startSession(id, engine, null)), warning: null };
+    } catch (err) {
+      if (err.code === "bad-copy") {
+        await store.delete(engine.id);
+        progress(id, "download", removedNotice(engine), { notice: true });
+      } else if (err.code !== "not-stored") throw err;
+    }
+  }
+  const { bytes, warning } = await download(id, engine);
   return { ...(await startSession(id, engine, bytes)), warning };
 }
 
-async function openSession(engine, bytes, backend) {
-  const { api, orts, threads } = runtime;
-  orts[backend] ??= await importOrt(backend, threads);
-  // For WebGPU, WebSession.create also makes one run, where unsupported
-  // kernels show up.
-  return withPy({ executionProviders: [backend], graphOptimizationLevel: "all" }, async (options) =>
-    toJs(await api.load_engine(engine.id, bytes, orts[backend], options)),
-  );
+// Python takes the session the session worker opened; its figures are the
+// reply of loadEngine and importEngine.
+async function attach(engine, info) {
+  const { api, threads } = runtime;
+  const remote = sessions.remote;
+  const taken = toJs(await api.load_engine(engine.id, remote, info));
+  const backend = backendLabel(info.backend, threads);
+  runtime.session = { engine: engine.id, backend };
+  return { ...taken, backend, note: info.note ?? null };
 }
 
-// Start the engine on the chosen backend; if WebGPU cannot create or run it,
-// on WASM, with a note saying so. (A model that is itself broken fails on
-// WASM too, and that error is the one reported.)
+// Start the engine (bytes: its checked model, or null to read the stored copy)
+// on the chosen backend; if WebGPU cannot create or run it, on WASM, with a
+// note saying so. (A model that is itself broken fails on WASM too, and that
+// error is the one reported.) On a GPU without fp16 shaders, fp16 weights
+// are widened to fp32 in memory first; the stored file stays as it is.
 async function startSession(id, engine, bytes) {
-  const { backend, threads } = runtime;
-  progress(id, "session", `Starting the ${engine.label} engine`);
-  let note = null;
-  if (backend.id === "webgpu") {
-    try {
-      const info = await openSession(engine, bytes, "webgpu");
-      runtime.session = { engine: engine.id, backend: backendLabel("webgpu") };
-      return { ...info, backend: runtime.session.backend, note };
-    } catch (err) {
-      const why = String(err.message || err).trim().split("\n").pop();
-      note = `WebGPU could not run the ${engine.label} engine (${why}); it runs on WASM instead.`;
-    }
+  const { api, backend } = runtime;
+  if (api.loaded_engine()) await api.unload_engine();
+  let info;
+  try {
+    info = await sessions.open(engine, backendsFor(backend.id), { bytes });
+  } catch (err) {
+    if (err.code !== "needs-fp32") throw err;
+    info = await sessions.open(engine, backendsFor(backend.id), { bytes: api.widen_model(err.bytes) });
   }
-  const info = await openSession(engine, bytes, "wasm");
-  runtime.session = { engine: engine.id, backend: backendLabel("wasm", threads) };
-  return { ...info, backend: runtime.session.backend, note };
+  return attach(engine, info);
 }
 
 async function storageInfo() {
@@ -435,8 +433,9 @@ async function importEngine(id, { engine: engineId, bytes }) {
     );
   }
   // Starting a session checks the file against the engine's input and output
-  // shapes before anything is stored.
-  const info = await startSession(id, engine, data);
+  // shapes before anything is stored (the session worker gets a copy: the
+  // bytes it is given are transferred).
+  const info = await startSession(id, engine, data.slice());
   const warning = await keep(id, engine, data, digest, "imported");
   return { ...info, sha256: digest, warning };
 }
@@ -444,7 +443,7 @@ async function importEngine(id, { engine: engineId, bytes }) {
 const handlers = {
   [Request.INIT]: async (id) => {
     const { threads, pyodide, build, backend } = await boot(id);
-    queue = queue.then(startEarly); // after this reply, before the next request
+    queue = queue.then(takeEarly); // after this reply, before the next request
     return {
       threads,
       backend: backendLabel(backend.id, threads),
@@ -503,7 +502,7 @@ async function handle(msg) {
     let message = String(err.message || err);
     if (err.type) message = message.trim().split("\n").pop();
     // Out of memory, or a runtime that can no longer run: the page starts a
-    // new worker (see engine-client.js).
+    // new worker, and a new session worker (see engine-client.js).
     if (code === "internal" && isOutOfMemory(err, message)) {
       code = "memory";
       message =
@@ -519,10 +518,21 @@ async function handle(msg) {
 
 self.onmessage = (event) => {
   const msg = event.data;
+  // The channel to the session worker, which the page made beside this one.
+  if (msg.type === Request.CONNECT) {
+    sessions = new SessionClient(msg.port);
+    return;
+  }
   // Cancelling must not wait behind the request it cancels.
   if (msg.type === Request.CANCEL) {
     downloads.get(msg.target)?.abort();
     return;
+  }
+  // An image is waiting: no warm-up run may begin (it could not be stopped).
+  if (msg.type === Request.EXPECT || msg.type === Request.PROCESS) {
+    imageWaiting = true;
+    sessions?.expect();
+    if (msg.type === Request.EXPECT) return;
   }
   queue = queue.then(() => handle(msg));
 };

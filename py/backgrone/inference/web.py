@@ -1,14 +1,15 @@
 """onnxruntime-web inside the browser, called from Python through pyodide.ffi.
 
-The worker hands over the `ort` module and the model's bytes as JS objects;
-the model never enters Python memory (except once, to widen fp16 weights for
-a GPU without fp16 shaders). Tensors cross as one Float32Array each way. The
-backend (WASM or WebGPU) is the options' executionProviders; the worker
-chooses it.
+onnxruntime-web runs in a worker of its own, the session worker
+(web/worker/session/), so that an engine starts while Python boots and the
+network runs off Python's thread. The engine worker opens the session there
+and hands Python a proxy of it (`remote`: run(Float32Array, dims) and
+release()); the model's bytes never enter Python memory (except once, to
+widen fp16 weights for a GPU without fp16 shaders: fp32_model). Tensors
+cross as one Float32Array each way, transferred between the workers, not
+copied.
 """
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
@@ -18,84 +19,46 @@ from . import check_shapes
 
 
 class WebSession:
-    run_seconds: float | None = None  # the last session.run alone, without the copies
+    run_seconds: float | None = None  # the last session.run alone, as the session worker timed it
 
-    def __init__(self, ort, js_session, engine: Engine, input_name: str, output_name: str):
-        self._ort = ort
-        self._session = js_session
+    def __init__(self, remote, engine: Engine, input_name: str, output_name: str):
+        self._remote = remote
         self.engine = engine
         self.input_name = input_name
         self.output_name = output_name
 
     @classmethod
-    async def create(cls, ort, model_bytes, engine: Engine, options: dict | None = None) -> "WebSession":
-        from js import Object
-        from pyodide.ffi import JsException, to_js
-
-        js_options = to_js(options or {}, dict_converter=Object.fromEntries)
-        webgpu = "webgpu" in (options or {}).get("executionProviders", ())
-        try:
-            try:
-                session = await ort.InferenceSession.create(model_bytes, js_options)
-            except JsException as exc:
-                # A GPU without fp16 shaders (no "shader-f16") cannot run fp16
-                # weights (Precision): widen them to fp32 once, in memory.
-                if not (webgpu and "f16" in str(exc)):
-                    raise
-                session = await ort.InferenceSession.create(_fp32_copy(model_bytes), js_options)
-        except JsException as exc:
-            raise ModelError(f"The {engine.label} model could not be loaded: {exc}") from None
-        input_name = str(session.inputNames[0])
-        output_name = str(session.outputNames[0])
-        in_shape = _metadata_shape(session, "inputMetadata", 0)
-        out_shape = _metadata_shape(session, "outputMetadata", 0)
+    async def attach(cls, remote, engine: Engine, info: dict) -> "WebSession":
+        """The session the session worker opened for `engine`; `info` is its
+        open reply (names and shapes). A model whose shapes do not fit the
+        engine is released and refused."""
+        in_shape, out_shape = info.get("inputShape"), info.get("outputShape")
         if in_shape is not None and out_shape is not None:
             try:
-                check_shapes(engine, in_shape, out_shape)
+                check_shapes(engine, list(in_shape), list(out_shape))
             except ModelError:
-                await session.release()
+                await remote.release()
                 raise
-        self = cls(ort, session, engine, input_name, output_name)
-        if webgpu:
-            # WebGPU kernels that cannot run a node fail at the first run, not
-            # at creation: make that run now, so the caller can still choose
-            # WASM (it also compiles the shaders before the first image).
-            w, h = engine.input_size
-            try:
-                await self.run(np.zeros((1, 3, h, w), np.float32))
-            except BaseException:
-                await self.release()
-                raise
-        return self
+        return cls(remote, engine, str(info["input"]), str(info["output"]))
 
     async def run(self, tensor: np.ndarray) -> np.ndarray:
-        from js import Float32Array, Object
+        from js import Float32Array
         from pyodide.ffi import to_js
 
         flat = np.ascontiguousarray(tensor, dtype=np.float32).reshape(-1)
         data = Float32Array.new(flat.size)
-        data.assign(flat)  # one copy into JS memory
-        feed = self._ort.Tensor.new("float32", data, to_js(list(tensor.shape)))
-        feeds = to_js({self.input_name: feed}, dict_converter=Object.fromEntries)
-        # Fetch the first output alone: ISNet has 12 more, 4 MiB each.
-        t0 = time.perf_counter()
-        results = await self._session.run(feeds, to_js([self.output_name]))
-        self.run_seconds = time.perf_counter() - t0  # session.run alone; the rest is hand-over
-        out = getattr(results, self.output_name)
-        try:
-            shape = tuple(int(d) for d in out.dims)
-            result = np.empty(shape, dtype=np.float32)
-            out.data.assign_to(result)
-        finally:
-            out.dispose()
-            feed.dispose()
+        data.assign(flat)  # one copy into JS memory, then transferred
+        out = await self._remote.run(data, to_js(list(tensor.shape)))
+        self.run_seconds = float(out.seconds)  # session.run alone; the rest is hand-over
+        result = np.empty(tuple(int(d) for d in out.dims), dtype=np.float32)
+        out.output.assign_to(result)
         return result
 
     async def release(self) -> None:
-        await self._session.release()
+        await self._remote.release()
 
 
-def _fp32_copy(model_bytes):
+def fp32_model(model_bytes):
     """The model (a JS Uint8Array) with fp16 weights made fp32, as a new JS
     Uint8Array, copied out part by part."""
     from js import Uint8Array
@@ -109,18 +72,3 @@ def _fp32_copy(model_bytes):
         out.subarray(offset, offset + len(part)).assign(part)
         offset += len(part)
     return out
-
-
-def _metadata_shape(session, attr: str, index: int):
-    """Shapes from onnxruntime-web's inputMetadata/outputMetadata, where the
-    version has them; None where it does not say."""
-    meta = getattr(session, attr, None)
-    if meta is None:
-        return None
-    try:
-        item = meta[index]
-        if not item.isTensor:
-            return None
-        return [d if isinstance(d, int) else str(d) for d in item.shape.to_py()]
-    except Exception:
-        return None

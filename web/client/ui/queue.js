@@ -50,6 +50,8 @@ export class Queue {
       this.items.push(item);
       added.push(item);
     }
+    // Before the worker has started it may warm its engine up: not now.
+    if (!this.started && added.length) this.client.expect();
     this.onChange();
     this.#pump();
     return added;
