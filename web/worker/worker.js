@@ -109,7 +109,7 @@ async function boot(id, { backend: requestedBackend = "auto", engine: likely = n
   const started = sessions.start(backend.id, threads);
   early = openEarly(engines, likely, started); // beside Pyodide's start (see below)
 
-  progress(id, "boot", "Starting Python (Pyodide) with numpy and Pillow", { step: 1, steps: 3 });
+  progress(id, "boot", "Starting Python (Pyodide)", { step: 1, steps: 3 });
   const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", base).href);
   // The packages, Backgrone's wheel too, download while Pyodide starts.
   const pyodide = await loadPyodide({
