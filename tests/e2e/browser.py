@@ -104,3 +104,11 @@ def export(page, item=None, fmt: str = "png") -> tuple[bytes, str]:
         page.click("#download")
     download = info.value
     return Path(download.path()).read_bytes(), download.suggested_filename
+
+
+def catch_file_choosers(page) -> None:
+    """File choosers caught from now on. Playwright turns the catching on when
+    the first listener comes, asynchronously: a key or tap right after
+    expect_file_chooser() could reach the browser first and open a real
+    dialog (in a headless browser, none), and the test would wait in vain."""
+    page.on("filechooser", lambda chooser: None)

@@ -17,7 +17,7 @@ import shutil
 import pytest
 
 import build
-from browser import IMAGE_TIMEOUT, READY_TIMEOUT, drop_files, open_engines, wait_results
+from browser import IMAGE_TIMEOUT, READY_TIMEOUT, catch_file_choosers, drop_files, open_engines, wait_results
 from e2e.standin_site import make_standin_site, serve
 from e2e.test_arena import SCENE, run_three, run_three_by_tabs, standins  # noqa: F401
 from e2e.conftest import RequestLog
@@ -158,6 +158,7 @@ def tab_through(page, limit: int = 80) -> list[dict]:
 
 def test_every_control_is_reached_by_keyboard_with_a_visible_focus(new_page):
     page = new_page(**DESKTOP)
+    catch_file_choosers(page)
     stops = tab_through(page)
     names = [s["name"] for s in stops]
     assert names.index("#file-input") < names.index("#engines-toggle")  # the photo first

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import IMAGE_TIMEOUT, READY_TIMEOUT, drop_files, shown_pixels, wait_results
+from browser import IMAGE_TIMEOUT, READY_TIMEOUT, catch_file_choosers, drop_files, shown_pixels, wait_results
 from e2e.test_app import import_model
 from e2e.test_arena import SCENE, standin_site, standins  # noqa: F401 (fixtures)
 from e2e.test_cutout import reference
@@ -80,6 +80,7 @@ def same_picture(png_bytes: bytes, shown: np.ndarray) -> bool:
 
 def test_phone_first_tap_picks_a_photo_and_the_result_fits(open_page, standin_site, standins):
     page = open_page(standin_site, **PHONE)
+    catch_file_choosers(page)
     # The photo button is on the first screen, and is a picker that lets a
     # phone offer its camera and its gallery: images (HEIC named too, which
     # some browsers leave out of image/*), several, no `capture` (which would
