@@ -2,7 +2,6 @@
 48 MP and larger, and the low-memory mode for devices with little memory."""
 from __future__ import annotations
 
-import base64
 import io
 
 import numpy as np
@@ -10,33 +9,13 @@ import pytest
 from PIL import Image
 
 from backgrone.imageio import fit_size
-from browser import IMAGE_TIMEOUT, READY_TIMEOUT, choose_engine, drop_files, error, export, state, wait_results
+from browser import IMAGE_TIMEOUT, READY_TIMEOUT, choose_engine, drop_files, error, export, shown_pixels, state, wait_results
 from e2e.test_cutout import reference
 from helpers import heic
 
 pytestmark = pytest.mark.browser
 
 LIGHTWEIGHT_URL = "models/isnet-uint8.onnx"
-
-
-def shown_pixels(page, selector: str) -> np.ndarray:
-    """The RGB pixels an <img> shows, at its own size, read through a canvas
-    (the site's CSP lets no fetch read blob: URLs)."""
-    b64, w, h = page.evaluate(
-        """async (sel) => {
-            const img = document.querySelector(sel);
-            await img.decode();
-            const c = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
-            const ctx = c.getContext("2d");
-            ctx.drawImage(img, 0, 0);
-            const bytes = ctx.getImageData(0, 0, c.width, c.height).data;
-            const parts = [];
-            for (let i = 0; i < bytes.length; i += 0x8000) parts.push(String.fromCharCode(...bytes.subarray(i, i + 0x8000)));
-            return [btoa(parts.join("")), c.width, c.height];
-        }""",
-        selector,
-    )
-    return np.frombuffer(base64.b64decode(b64), np.uint8).reshape(h, w, 4)[:, :, :3]
 
 
 def png(arr: np.ndarray) -> bytes:
@@ -76,7 +55,7 @@ def test_a_heic_photo_is_cut_out_upright_and_matches_cpython(app, context, portr
     assert "HEIC: decoded in this browser." in item.inner_text()
     assert len(loaded) == 1 and loaded[0].endswith("/libheif/libheif-bundle.mjs")
     # What the browser decoded: upright, the same picture as the phone's.
-    decoded = shown_pixels(app, "#view-before")
+    decoded = shown_pixels(app, "#view-before")[..., :3]
     assert decoded.shape == (600, 512, 3)
     assert psnr(decoded, np.asarray(portrait)) > 35
     # The mask, against the CPython pipeline on those same pixels.

@@ -79,14 +79,8 @@ def arena_case(bench, photo) -> dict:
         stored = page.evaluate("""() => [...document.querySelectorAll('.arena-col')]
             .filter((c) => c.dataset.engine !== 'consensus' && !c.querySelector('.col-download:not([hidden])'))
             .map((c) => c.dataset.engine)""")
-        dt = page.evaluate_handle("""([name, b64]) => {
-            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-            const dt = new DataTransfer();
-            dt.items.add(new File([bytes], name, { type: "image/jpeg" }));
-            return dt;
-        }""", [f"photo-{photo.name}.jpg", photo.b64])
         t0 = time.perf_counter()
-        page.dispatch_event("#dropzone", "drop", {"dataTransfer": dt})
+        bench._drop(page, photo)  # the Arena's drop zone has the app's id
         for e in stored:
             page.wait_for_selector(f".arena-col[data-engine={e}][data-state=done]", timeout=bench_browser.TIMEOUT)
         page.wait_for_function("() => !document.body.dataset.running", timeout=bench_browser.TIMEOUT)
