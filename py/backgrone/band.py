@@ -14,7 +14,8 @@ that band, so they cost what the outline costs, not what the photo does:
   into one stack, so a window filter runs as one numpy call over the stack
   rather than over the whole grid;
 - pixels: the full-resolution pixels of the band's cells, read and written
-  a strip of rows at a time, so no full-size float copy of the photo is made.
+  a strip of rows at a time, so no full-size copy of the photo or its mask
+  is made (at 48 MP each full-size copy of the mask is 46 MiB).
 """
 from __future__ import annotations
 
@@ -81,6 +82,20 @@ class Band:
         rows = int(cy.max()) + 1
         strip = np.asarray(img.crop((0, c0 * s, gw * s, (c0 + rows) * s)))
         return cells_view(strip, s)[cy, cx]
+
+    def paste(self, img: Image.Image, c0: int, cy: np.ndarray, cx: np.ndarray, values: np.ndarray) -> None:
+        """Write (cells, step, step[, channels]) uint8 values into the given
+        cells of one strip (see strips()) of `img`, in place; what falls past
+        the photo's edge is dropped. A strip at a time, so no full-size copy
+        of the image is made."""
+        s = self.step
+        gw = self.cells.shape[1]
+        rows = int(cy.max()) + 1
+        box = (0, c0 * s, gw * s, (c0 + rows) * s)
+        strip = np.array(img.crop(box))  # writable
+        cells_view(strip, s)[cy, cx] = values
+        h = min(img.height, box[3]) - box[1]
+        img.paste(Image.fromarray(np.ascontiguousarray(strip[:h, :img.width])), (0, box[1]))
 
     def interpolate(self, grid: np.ndarray, cy: np.ndarray, cx: np.ndarray) -> np.ndarray:
         """A (gh, gw, c) grid array bilinearly interpolated at every photo
@@ -171,22 +186,30 @@ class Tiles:
         self.inside = (self._ok_y[:, :, None] & self._ok_x[:, None, :]).astype(np.float64)
         self._ty, self._tx = ty, tx
 
-    def gather(self, grid: np.ndarray) -> np.ndarray:
-        """(n, T + 2p, T + 2p, ...) stack of the tiles of a (gh, gw, ...) array,
-        zero past the grid's edge."""
-        out = grid[self._ys[:, :, None], self._xs[:, None, :]]
-        inside = self.inside.reshape(self.inside.shape + (1,) * (grid.ndim - 2))
+    def parts(self, size: int):
+        """Slices of at most `size` tiles, for work whose temporaries would
+        be too large over every tile at once."""
+        for k in range(0, self.count, size):
+            yield slice(k, k + size)
+
+    def gather(self, grid: np.ndarray, part: slice = slice(None)) -> np.ndarray:
+        """(n, T + 2p, T + 2p, ...) stack of the tiles (those of `part`) of a
+        (gh, gw, ...) array, zero past the grid's edge."""
+        out = grid[self._ys[part, :, None], self._xs[part, None, :]]
+        inside = self.inside[part]
+        inside = inside.reshape(inside.shape + (1,) * (grid.ndim - 2))
         return out * inside.astype(out.dtype) if out.dtype.kind == "f" else out
 
-    def put(self, tiles: np.ndarray, out: np.ndarray) -> None:
-        """Write each tile's centre (TILE x TILE, without the margin) into `out`."""
+    def put(self, tiles: np.ndarray, out: np.ndarray, part: slice = slice(None)) -> None:
+        """Write each tile's centre (TILE x TILE, without the margin) into
+        `out`; `tiles` holds those of `part`."""
         p = self.pad
         gh, gw = self.shape
         centre = tiles[:, p:p + TILE, p:p + TILE]
-        for k in range(self.count):
+        for j, k in enumerate(range(self.count)[part]):
             y0, x0 = self._ty[k] * TILE, self._tx[k] * TILE
             h, w = min(TILE, gh - y0), min(TILE, gw - x0)
-            out[y0:y0 + h, x0:x0 + w] = centre[k, :h, :w]
+            out[y0:y0 + h, x0:x0 + w] = centre[j, :h, :w]
 
 
 def photo_grid(rgb: Image.Image, step: int) -> np.ndarray:

@@ -112,29 +112,20 @@ def decontaminate(rgb: Image.Image, alpha: Image.Image, scale: float, *, radius:
     tiles.put(np.concatenate([f_mean, b_mean], axis=-1), means)
     del colour, a, wide, f_wide, f_mean, b_mean
 
-    full = np.zeros((gh * step, gw * step), np.uint8)
-    full[:alpha.height, :alpha.width] = np.asarray(alpha)
-    alpha_cells = bands.cells_view(full, step)
     for c0, cy, cx in band.strips():
-        al = alpha_cells[cy + c0, cx]  # (cells, s, s)
+        al = band.blocks(alpha, c0, cy, cx)  # (cells, s, s)
         soft = (al > 0) & (al < 255)
         keep = soft.any(axis=(1, 2))
         if not keep.any():
             continue
         cy, cx, al, soft = cy[keep], cx[keep], al[keep], soft[keep]
-        rows = int(cy.max()) + 1
-        box = (0, c0 * step, gw * step, (c0 + rows) * step)
-        pixels = np.array(rgb.crop(box))  # writable
-        view = bands.cells_view(pixels, step)
-        i = view[cy, cx].astype(np.float32) * np.float32(1 / 255)
+        old = band.blocks(rgb, c0, cy, cx)
+        i = old.astype(np.float32) * np.float32(1 / 255)
         m = band.interpolate(means, cy + c0, cx)
         f, b = m[..., :3], m[..., 3:]
         a_ = (al.astype(np.float32) * np.float32(1 / 255))[..., None]
         est = f + a_ * (i - a_ * f - (1 - a_) * b)
         np.clip(est, 0.0, 1.0, out=est)
         new = (est * 255.0 + 0.5).astype(np.uint8)
-        old = view[cy, cx]
-        view[cy, cx] = np.where(soft[..., None], new, old)
-        h = min(rgb.height, box[3]) - box[1]
-        rgb.paste(Image.fromarray(np.ascontiguousarray(pixels[:h, :rgb.width])), (0, box[1]))
+        band.paste(rgb, c0, cy, cx, np.where(soft[..., None], new, old))
     return rgb

@@ -50,6 +50,12 @@ GROW = 2
 GAIN = 1.5
 SOFT_SCALE = 3.0
 SHARPEN_SCALE = 4.0
+# Tiles fitted at once. The fit keeps about 30 float64 arrays of its tiles
+# alive (26x26 cells each at RADIUS 2): 128 tiles are about 20 MB of them,
+# where every tile at once was about 70 MB on a 12 or 48 MP portrait, on top
+# of the photo, at the pipeline's peak. Tiles are fitted independently, so
+# the result is the same for any count.
+TILES_PER_FIT = 128
 
 
 def contrast_gain(scale: float) -> float:
@@ -63,11 +69,14 @@ def network_scale(size: tuple[int, int], mask_size: tuple[int, int] = (1024, 102
 
 
 def refine(rgb: Image.Image, mask: Image.Image, scale: float, *, radius: int = RADIUS, eps: float = EPS,
-           gain: float | None = None, grow: int = GROW, grid: np.ndarray | None = None) -> Image.Image:
+           gain: float | None = None, grow: int = GROW, grid: np.ndarray | None = None,
+           in_place: bool = False) -> Image.Image:
     """The refined mask ("L", the photo's size) of `mask` ("L", the photo's
     size, stretched from a mask of `scale` photo pixels per pixel) against
     the photo `rgb` ("RGB"). `grid`: the photo's band.photo_grid, if the
-    caller has it. `gain`: the contrast curve's, by default contrast_gain()."""
+    caller has it. `gain`: the contrast curve's, by default contrast_gain().
+    in_place=True refines `mask` itself, for a caller that no longer needs
+    it as it was (no second full-size mask)."""
     if gain is None:
         gain = contrast_gain(scale)
     step = bands.grid_step(scale)
@@ -80,18 +89,18 @@ def refine(rgb: Image.Image, mask: Image.Image, scale: float, *, radius: int = R
     # Coefficients wherever a band pixel's bilinear sample reaches: the
     # band's cells and one more ring.
     tiles = bands.Tiles(bands.dilate(band.cells, 1), 2 * radius + 1)
-    guide = tiles.gather(grid).astype(np.float64) / 255.0
-    src = tiles.gather(small_mask.astype(np.float64))
-    a, b = coefficients(guide, src, radius, eps, mean=tile_mean(tiles.inside, radius))
+    src_grid = small_mask.astype(np.float64)
     ab = np.zeros(small_mask.shape + (4,), np.float32)
-    tiles.put(np.concatenate([a, b[..., None]], axis=-1), ab)
-    del a, b, guide, src
+    for part in tiles.parts(TILES_PER_FIT):
+        guide = tiles.gather(grid, part).astype(np.float64) / 255.0
+        src = tiles.gather(src_grid, part)
+        a, b = coefficients(guide, src, radius, eps, mean=tile_mean(tiles.inside[part], radius))
+        tiles.put(np.concatenate([a, b[..., None]], axis=-1), ab, part)
+    del a, b, guide, src, src_grid
 
-    # The mask as cells; outside the band it stays as it is.
-    gh, gw = small_mask.shape
-    out = np.zeros((gh * step, gw * step), np.uint8)
-    out[:mask.height, :mask.width] = np.asarray(mask)
-    cells = bands.cells_view(out, step)
+    # Outside the band the mask stays as it is; the band's cells are
+    # written into a copy of it a strip at a time.
+    out = mask if in_place else mask.copy()
     for c0, cy, cx in band.strips():
         colour = band.blocks(rgb, c0, cy, cx).astype(np.float32) * np.float32(1 / 255)
         coef = band.interpolate(ab, cy + c0, cx)
@@ -99,8 +108,8 @@ def refine(rgb: Image.Image, mask: Image.Image, scale: float, *, radius: int = R
         if gain != 1.0:
             q = (q - 0.5) * gain + 0.5
         np.clip(q, 0.0, 1.0, out=q)
-        cells[cy + c0, cx] = (q * 255.0 + 0.5).astype(np.uint8)
-    return Image.fromarray(np.ascontiguousarray(out[:mask.height, :mask.width]))
+        band.paste(out, c0, cy, cx, (q * 255.0 + 0.5).astype(np.uint8))
+    return out
 
 
 def stretched(mask: Image.Image, size: tuple[int, int]) -> tuple[Image.Image, float]:

@@ -75,12 +75,13 @@ async def process(data, engine_id: str) -> dict:
         return {"ok": False, "code": "engine-not-loaded", "message": f"The {engine_id} engine is not loaded."}
     raw = _bytes(data)
     try:
-        result = await remove_background(raw, engine, _current["session"])
+        # The raw mask as PNG from the pipeline: it refines the mask in place.
+        result = await remove_background(raw, engine, _current["session"], raw_png=True)
     except BackgroneError as exc:
         return {"ok": False, "code": exc.code, "message": str(exc)}
     # "L" PNGs: what compose.encode_mask writes, without importing compose.
     mask_png = imageio.encode_png(result.mask)
-    raw_png = mask_png if result.raw_mask is result.mask else imageio.encode_png(result.raw_mask)
+    raw_png = result.raw_png
     return {
         "ok": True,
         "png": to_js(result.png),

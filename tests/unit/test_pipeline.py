@@ -137,6 +137,21 @@ def test_standin_mask_matches_its_formula(photos, standin_session):
     assert got.min() < 30 and got.max() > 225
 
 
+def test_the_pages_path_gives_the_raw_mask_as_png_and_the_same_cutout(photos, standin_session):
+    # The web worker asks for the raw mask as a PNG, so the pipeline refines
+    # the mask in place: the cutout and both masks must be those of the
+    # usual path, bit for bit.
+    data = photos["coffee"].read_bytes()
+    usual = run(remove_background(data, BALANCED, standin_session))
+    page = run(remove_background(data, BALANCED, standin_session, raw_png=True))
+    assert page.raw_mask is None and usual.raw_png is None
+    raw = Image.open(io.BytesIO(page.raw_png))
+    assert raw.mode == "L" and np.array_equal(np.asarray(raw), np.asarray(usual.raw_mask))
+    assert np.array_equal(np.asarray(page.mask), np.asarray(usual.mask))
+    assert (np.asarray(usual.mask) != np.asarray(usual.raw_mask)).any()  # refinement did something
+    assert page.png == usual.png
+
+
 def test_red_is_kept_and_blue_removed_by_the_standin(standin_session):
     img = Image.new("RGB", (60, 30), (0, 0, 255))
     img.paste((255, 0, 0), (0, 0, 30, 30))

@@ -72,6 +72,46 @@ def test_refinement_does_not_follow_an_edge_the_mask_does_not_have():
     assert (out[:, 10:40] == 255).all()
 
 
+def disc(size: int = 640, seed: int = 1) -> tuple[Image.Image, Image.Image]:
+    """A noisy photo of a disc and its mask known at a quarter of its size:
+    an outline long enough to cross many of the band's tiles."""
+    yy, xx = np.mgrid[:size, :size]
+    inside = (yy - size / 2) ** 2 + (xx - size / 2.3) ** 2 < (size / 3) ** 2
+    photo = np.where(inside[..., None], SUBJECT, BACKDROP).astype(np.float64)
+    photo += np.random.default_rng(seed).normal(0, 4.0, photo.shape)
+    photo = Image.fromarray(np.clip(photo + 0.5, 0, 255).astype(np.uint8))
+    small = Image.fromarray((inside * 255).astype(np.uint8)).resize((size // 4,) * 2, Image.Resampling.BILINEAR)
+    return photo, small.resize((size, size), Image.Resampling.BILINEAR)
+
+
+def test_the_fit_made_a_few_tiles_at_a_time_gives_the_same_mask(monkeypatch):
+    photo, mask = disc()
+    monkeypatch.setattr(refine, "TILES_PER_FIT", 10**6)
+    whole = np.asarray(refine.refine(photo, mask, 4.0))
+    monkeypatch.setattr(refine, "TILES_PER_FIT", 3)
+    parts = [0]
+    real_parts = band.Tiles.parts
+
+    def counted(self, size):
+        for part in real_parts(self, size):
+            parts[0] += 1
+            yield part
+
+    monkeypatch.setattr(band.Tiles, "parts", counted)
+    assert np.array_equal(np.asarray(refine.refine(photo, mask, 4.0)), whole)
+    assert parts[0] > 3  # the fit really was made in parts
+    assert (whole != np.asarray(mask)).any()
+
+
+def test_in_place_refines_the_mask_itself_and_otherwise_leaves_it_alone():
+    photo, mask = disc()
+    before = np.asarray(mask).copy()
+    copy = refine.refine(photo, mask, 4.0)
+    assert copy is not mask and np.array_equal(np.asarray(mask), before)
+    same = refine.refine(photo, mask, 4.0, in_place=True)
+    assert same is mask and np.array_equal(np.asarray(mask), np.asarray(copy))
+
+
 def test_a_mask_of_another_size_is_stretched_and_its_scale_found():
     small = quarter_mask().resize((W // 4, H // 4), Image.Resampling.BILINEAR)
     full, scale = refine.stretched(small, (W, H))
