@@ -208,6 +208,7 @@ class BrowserBench:
         self.context = self.pw.chromium.launch_persistent_context(
             self.profile, executable_path=chromium, args=args, headless=True)
         self.context.add_init_script(SPY)
+        self._workers = None  # see fresh_renderer()
         self.tensors: dict[str, bytes] = {}
         self.context.route("**/__bench/*", self._serve_bench)
         self.version = self.context.browser.version if self.context.browser else None
@@ -217,6 +218,21 @@ class BrowserBench:
             self.raw_bundle, self.raw_providers = "ort.webgpu.min.mjs", ["webgpu"]
         else:
             self.raw_bundle, self.raw_providers = "ort.wasm.min.mjs", ["wasm"]
+
+    def fresh_renderer(self) -> None:
+        """Stop the service workers, so that the next page gets a renderer
+        process of its own, as a returning visitor's one tab does (a browser
+        stops an idle service worker within a minute). A running service
+        worker keeps its process, and Chromium puts the site's next pages in
+        it: the freed memory of the pages before them, still resident there,
+        would count in their peak (and the peer's pages, on the same site,
+        127.0.0.1, would land there too)."""
+        if self._workers is None:
+            self._blank = self.context.new_page()  # about:blank, a process of its own
+            self._workers = self.context.new_cdp_session(self._blank)
+            self._workers.send("ServiceWorker.enable")
+        self._workers.send("ServiceWorker.stopAllWorkers")
+        time.sleep(1.0)  # the emptied process exits
 
     def close(self) -> None:
         self.context.close()
@@ -358,6 +374,7 @@ class BrowserBench:
     def cold_run(self, engine_id: str, photo):
         """A new page (peaks of memory reset first) and its first cutout, timed
         from navigation start; (the page, still open, and the run's figures)."""
+        self.fresh_renderer()
         page = self.context.new_page()
         page.set_default_timeout(TIMEOUT)
         try:

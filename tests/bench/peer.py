@@ -194,6 +194,7 @@ class PeerBench:
         (the page, the cutout's end in seconds from navigation start)."""
         from browser import TIMEOUT, renderers, reset_peaks
 
+        self.browser.fresh_renderer()
         reset_peaks(renderers(self.browser.profile))
         page = self.browser.context.new_page()
         page.set_default_timeout(TIMEOUT)

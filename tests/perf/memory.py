@@ -8,6 +8,9 @@ photo. Also the engine worker's WebAssembly memory from the cutout's reply
     python3 build.py && .venv/bin/python tests/perf/memory.py [--engine lightweight]
         [--cases app-12MP,app-12MP-low,app-48MP,app-48MP-low,arena-12MP] [--rmbg PATH]
 
+A case ending in -xN (app-12MP-x4) drops the photo N times on its page, as
+the benchmark's cold page and warm runs do, and prints the peak after each.
+
 Each case is a new page in one Chromium, its renderer's peak reset first
 (/proc/PID/clear_refs), the engine already in IndexedDB. Balanced runs in
 the Arena only when the site was built with --rmbg. Nothing is asserted:
@@ -43,7 +46,8 @@ def peak(bench) -> int | None:
     return max((bench_browser._status(pid, "VmHWM") or 0 for pid in pids), default=None)
 
 
-def app_case(bench, engine: str, photo, low: bool) -> dict:
+def app_case(bench, engine: str, photo, low: bool, images: int = 1) -> dict:
+    bench.fresh_renderer()
     page = bench.context.new_page()
     page.set_default_timeout(bench_browser.TIMEOUT)
     try:
@@ -56,12 +60,16 @@ def app_case(bench, engine: str, photo, low: bool) -> dict:
             page.click("#engines-toggle")
         page.check(f"input[name=engine][value={engine}]")
         t0 = time.perf_counter()
-        bench._cut(page, photo)
+        peaks = []
+        for _ in range(images):  # the benchmark's warm runs drop the same photo again
+            bench._cut(page, photo)
+            page.wait_for_selector("#viewer:not([hidden])")
+            page.wait_for_function("() => document.querySelector('#view-after').complete")
+            peaks.append(peak(bench))
         seconds = time.perf_counter() - t0
-        page.wait_for_selector("#viewer:not([hidden])")
-        page.wait_for_function("() => document.querySelector('#view-after').complete")
-        wasm = page.get_attribute("#queue .item", "data-memory")
-        return {"renderer_peak": peak(bench), "wasm": int(wasm) if wasm else None, "seconds": seconds,
+        wasm = page.get_attribute("#queue .item:last-child", "data-memory")
+        return {"renderer_peak": peak(bench), "peaks": peaks, "wasm": int(wasm) if wasm else None,
+                "seconds": seconds,
                 "parts": page.evaluate("() => window.__parts || null"),
                 "mode": page.get_attribute("body", "data-memory-mode")}
     finally:
@@ -69,6 +77,7 @@ def app_case(bench, engine: str, photo, low: bool) -> dict:
 
 
 def arena_case(bench, photo) -> dict:
+    bench.fresh_renderer()
     page = bench.context.new_page()
     page.set_default_timeout(bench_browser.TIMEOUT)
     try:
@@ -110,13 +119,16 @@ def main() -> int:
         for case in cases:
             kind, size, *rest = case.split("-")
             photo = photos[size]
-            r = (app_case(bench, args.engine, photo, low=rest == ["low"]) if kind == "app"
+            images = int(rest.pop()[1:]) if rest and rest[-1].startswith("x") else 1
+            r = (app_case(bench, args.engine, photo, low=rest == ["low"], images=images) if kind == "app"
                  else arena_case(bench, photo))
             results[case] = r
             wasm = f", WebAssembly {r['wasm'] / MIB:.0f} MiB" if r.get("wasm") else ""
             if r.get("parts"):
                 wasm += " (" + ", ".join(f"{k} {v / MIB:.0f}" for k, v in r["parts"].items()) + ")"
             what = f"{args.engine}, {r['mode']} mode" if kind == "app" else "engines " + "+".join(r["engines"])
+            if len(r.get("peaks", ())) > 1:
+                what += ", peak after each image " + " ".join(f"{x / MIB:.0f}" for x in r["peaks"])
             print(f"{case} ({photo.width}x{photo.height}, {what}): renderer peak "
                   f"{r['renderer_peak'] / MIB:.0f} MiB{wasm}, {r['seconds']:.1f} s", flush=True)
     finally:

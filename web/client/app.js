@@ -127,6 +127,7 @@ async function main() {
     const info = await queue.ready;
     $("#runtime-info").textContent = runtimeLine(info);
     document.body.dataset.backend = info.backendId;
+    document.body.dataset.python = info.python; // "snapshot" or "fresh": how Python started
     document.body.dataset.ready = "true";
     setStatus("Ready for your photos.");
   } catch (err) {

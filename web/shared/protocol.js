@@ -12,7 +12,9 @@
 //                                         while Python boots if it is stored (or null), then made
 //                                         to run once on a blank input unless an image is waiting
 //       reply: {threads, backend, backendId, requestedBackend, adapter, backendNote,
-//               crossOriginIsolated, versions, storage}
+//               crossOriginIsolated, python, versions, storage}
+//       python: "snapshot" when Python was restored from the snapshot a previous visit kept
+//       (worker/python-snapshot.js), "fresh" when it started anew (and keeps one now);
 //       backend: the label of the backend engines start on, "WebGPU" or "WASM, N threads";
 //       backendId "webgpu" | "wasm"; adapter: the WebGPU adapter's description, or null;
 //       backendNote: why WebGPU is not used where it was asked for or chosen, or null

@@ -34,8 +34,10 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
+      // backgrone-python: the engine worker's snapshot of Python's start
+      // (worker/python-snapshot.js), which holds its own version.
       for (const key of await caches.keys()) {
-        if (key.startsWith("backgrone-") && key !== CACHE) await caches.delete(key);
+        if (key.startsWith("backgrone-") && key !== CACHE && key !== "backgrone-python") await caches.delete(key);
       }
       await self.clients.claim();
     })(),

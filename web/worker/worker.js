@@ -11,6 +11,7 @@ import { fetchModel, sha256 } from "./model-fetch.js";
 import { ModelStore } from "./model-store.js";
 import { SessionClient } from "./session/session-client.js";
 import { HeifError, decodeHeif } from "./heic.js";
+import { dropSnapshot, readSnapshot, writeSnapshot } from "./python-snapshot.js";
 import { isHeif } from "../shared/formats.js";
 
 // WebAssembly memories only ever grow, so their total is the workers' peak so
@@ -110,22 +111,54 @@ async function boot(id, { backend: requestedBackend = "auto", engine: likely = n
   early = openEarly(engines, likely, started); // beside Pyodide's start (see below)
 
   progress(id, "boot", "Starting Python (Pyodide)", { step: 1, steps: 3 });
-  const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", base).href);
-  // The packages, Backgrone's wheel too, download while Pyodide starts.
-  const pyodide = await loadPyodide({
-    indexURL: new URL("pyodide/", base).href,
-    packages: ["numpy", "pillow", new URL(`py/${build.wheel}`, base).href],
-  });
+  const { pyodide, python } = await startPython(build);
 
   progress(id, "boot", "Loading Backgrone", { step: 2, steps: 3 });
-  const api = pyodide.pyimport("backgrone.webapi");
+  let api;
+  try {
+    api = pyodide.pyimport("backgrone.webapi");
+  } catch (err) {
+    if (python === "snapshot") await dropSnapshot(); // the next start is a fresh one
+    throw err;
+  }
 
   progress(id, "boot", "Loading onnxruntime-web", { step: 3, steps: 3 });
   const loaded = await started;
   if (loaded.backend !== backend.id) backend = { ...backend, id: loaded.backend, note: loaded.note };
 
-  runtime = { pyodide, api, engines, threads, build, backend, session: null };
+  runtime = { pyodide, api, engines, threads, build, backend, python, session: null };
   return runtime;
+}
+
+// Pyodide, then numpy, Pillow and Backgrone's wheel; `python` says how it
+// started: "snapshot" (a stored snapshot of a freshly started Python was
+// restored, python-snapshot.js) or "fresh" (Python started, and a snapshot
+// of it, taken before any package, is being kept for the next visits).
+async function startPython(build) {
+  const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", base).href);
+  const indexURL = new URL("pyodide/", base).href;
+  const packages = ["numpy", "pillow", new URL(`py/${build.wheel}`, base).href];
+  const quiet = { messageCallback: () => {} };
+  const version = build.versions.pyodide;
+  const saved = await readSnapshot(version);
+  if (saved) {
+    try {
+      const pyodide = await loadPyodide({ indexURL, _loadSnapshot: saved });
+      await pyodide.loadPackage(packages, quiet);
+      return { pyodide, python: "snapshot" };
+    } catch {
+      await dropSnapshot(); // unusable (another build's, or damaged): start afresh below
+    }
+  }
+  const pyodide = await loadPyodide({ indexURL, _makeSnapshot: true });
+  try {
+    // Kept while the packages load; a failure to keep it costs only the next visit's gain.
+    writeSnapshot(version, pyodide.makeMemorySnapshot()).catch(() => {});
+  } catch {
+    // no snapshot this time
+  }
+  await pyodide.loadPackage(packages, quiet);
+  return { pyodide, python: "fresh" };
 }
 
 // -- early start: the first image after a page load waits less -------------
@@ -452,6 +485,7 @@ const handlers = {
       adapter: backend.adapter,
       backendNote: backend.note,
       crossOriginIsolated: self.crossOriginIsolated,
+      python: runtime.python,
       versions: { pyodide: pyodide.version, ...build.versions },
       storage: await storageInfo(),
     };
