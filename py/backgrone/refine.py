@@ -99,7 +99,7 @@ def refine(rgb: Image.Image, mask: Image.Image, scale: float, *, radius: int = R
     del a, b, guide, src, src_grid
 
     # Outside the band the mask stays as it is; the band's cells are
-    # written into a copy of it a strip at a time.
+    # written into it (or into a copy) a strip at a time.
     out = mask if in_place else mask.copy()
     for c0, cy, cx in band.strips():
         colour = band.blocks(rgb, c0, cy, cx).astype(np.float32) * np.float32(1 / 255)
