@@ -185,6 +185,26 @@ def render(original, mask_png, options: dict, background, fmt: str, max_side: in
     return {"ok": True, "bytes": to_js(data), "mime": mime}
 
 
+def preview(original, max_side: int) -> dict:
+    """The photo itself, at most `max_side` pixels on its longer side, as PNG
+    (low-memory mode's view of the photo beside its cutout). A JPEG is
+    decoded at 1/2 to 1/8 of its size where that still covers the view
+    (Pillow's draft mode): the photo is never whole in memory, here or in the
+    page, whose own decoder would hold all of it (183 MiB at 48 MP)."""
+    from pyodide.ffi import to_js
+
+    side = max(1, int(max_side))
+    try:
+        decoded = imageio.decode(_bytes(original), max_pixels=side * side, reduce=True)
+    except BackgroneError as exc:
+        return {"ok": False, "code": exc.code, "message": str(exc)}
+    img = _fit(decoded.rgb, side)
+    if decoded.alpha is not None:
+        img = img.convert("RGBA")
+        img.putalpha(_fit(decoded.alpha, side))
+    return {"ok": True, "bytes": to_js(imageio.encode_png(img, clear_transparent=False)), "mime": "image/png"}
+
+
 def refine_stroke(rgba, painted, width: int, height: int, brush_radius: float) -> dict:
     """The edge-aware brush (edgebrush.refine) on a crop around one stroke:
     `rgba` the photo's pixels (4 bytes each, as a canvas gives them),

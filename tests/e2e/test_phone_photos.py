@@ -146,7 +146,8 @@ def test_in_low_memory_mode_the_views_are_at_screen_size(page, context, site_url
     page.goto(site_url)
     page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
     side = page.evaluate("Math.ceil(Math.max(screen.width, screen.height) * devicePixelRatio)")
-    drop_files(page, [("12mp.jpg", big_photo(portrait, (3000, 3516)), "image/jpeg")])
+    photo = big_photo(portrait, (3000, 3516))
+    drop_files(page, [("12mp.jpg", photo, "image/jpeg")])
     (item,) = wait_results(page, 1)
     assert state(item) == "done", error(item)
     page.wait_for_function("() => document.querySelector('#view-after').naturalHeight > 0")
@@ -154,6 +155,11 @@ def test_in_low_memory_mode_the_views_are_at_screen_size(page, context, site_url
         page.wait_for_function("(s) => document.querySelector(s).naturalHeight > 0", arg=view)
         h = page.evaluate("(s) => document.querySelector(s).naturalHeight", view)
         assert h == min(1600, side), view
+    # The photo's view is the photo (the worker decodes it at a reduced size).
+    shown = shown_pixels(page, "#view-before")
+    want = Image.open(io.BytesIO(photo)).convert("RGB").resize((shown.shape[1], shown.shape[0]), Image.Resampling.BOX)
+    assert (shown[..., 3] == 255).all()
+    assert np.abs(shown[..., :3].astype(int) - np.asarray(want).astype(int)).mean() < 3
     # The download is still the whole photo.
     cut, _ = export(page, fmt="mask")
     assert Image.open(io.BytesIO(cut)).size == (3000, 3516)

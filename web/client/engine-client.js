@@ -136,6 +136,11 @@ export class EngineClient {
     return this.#call(Request.RENDER, { bytes, mask, maskSize, options, background, format, maxSide });
   }
 
+  // The photo itself at most `maxSide` px long (`bytes` is copied, not transferred).
+  preview(bytes, maxSide) {
+    return this.#call(Request.PREVIEW, { bytes, maxSide });
+  }
+
   // The edge-aware brush on one stroke's crop; `rgba` and `mask` are transferred.
   refineStroke({ rgba, mask, width, height, radius }) {
     return this.#call(Request.REFINE_STROKE, { rgba, mask, width, height, radius }, { transfer: [rgba, mask] });

@@ -54,6 +54,9 @@
 //       PNG, or, with maskSize [width, height], its raw 8-bit pixels row by row (the touch-up
 //       editor's edited mask: no PNG encoding on the page)
 //       reply: {bytes, mime}
+//   preview {bytes, maxSide}              the photo itself at most maxSide px on its longer side
+//       (low-memory mode's view of it), decoded at a reduced size where the format allows
+//       reply: {bytes, mime}
 //   refineStroke {rgba, mask, width, height, radius}
 //       the editor's edge-aware brush (py/backgrone/edgebrush.py) on a crop around one
 //       stroke: rgba the photo's pixels (4 bytes each), mask the crop's mask with the stroke
@@ -99,6 +102,7 @@ export const Request = Object.freeze({
   PROCESS: "process",
   CONVERT: "convert",
   RENDER: "render",
+  PREVIEW: "preview",
   REFINE_STROKE: "refineStroke",
   ZIP: "zip",
   COMPARE: "compare",

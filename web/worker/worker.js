@@ -419,6 +419,13 @@ async function render(id, { bytes, mask, maskSize, options, background, format, 
   });
 }
 
+// The photo at a screen's size, for low-memory mode's view.
+async function preview(id, { bytes, maxSide }) {
+  const r = unwrap(toJs(runtime.api.preview(new Uint8Array(bytes), maxSide)));
+  const out = r.bytes.buffer;
+  return { reply: { bytes: out, mime: r.mime }, transfer: [out] };
+}
+
 // The editor's edge-aware brush on one stroke's crop.
 async function refineStroke(id, { rgba, mask, width, height, radius }) {
   const r = unwrap(toJs(runtime.api.refine_stroke(new Uint8Array(rgba), new Uint8Array(mask), width, height, radius)));
@@ -507,6 +514,7 @@ const handlers = {
   [Request.PROCESS]: processImage,
   [Request.CONVERT]: convert,
   [Request.RENDER]: render,
+  [Request.PREVIEW]: preview,
   [Request.REFINE_STROKE]: refineStroke,
   [Request.ZIP]: makeZip,
   [Request.COMPARE]: compare,

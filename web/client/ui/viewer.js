@@ -7,7 +7,6 @@
 
 import { Editor } from "../editor/editor.js";
 import { maskFields } from "../editor/edits.js";
-import { scaledBlob } from "./decode.js";
 import { saveAs, stem } from "./format.js";
 import { ShareButton } from "./share.js";
 
@@ -180,7 +179,13 @@ export class Viewer {
         if (compareWith === "raw") {
           const r = await this.#render(item, "png", this.previewSide(), { mask: item.result.rawMask, decontaminate: false });
           before = new Blob([r.bytes], { type: r.mime });
-        } else before = this.low ? await scaledBlob(item.file, this.previewSide()) : item.file;
+        } else if (this.low) {
+          // Made by the worker, from a reduced decode: the page's own decoder
+          // would hold the whole photo while both engines' memories are at
+          // their peak (docs/benchmark.md, "Memory on a phone's photos").
+          const r = await this.client.preview(await item.file.arrayBuffer(), this.previewSide());
+          before = new Blob([r.bytes], { type: r.mime });
+        } else before = item.file;
       }
     } catch (err) {
       $("#export-note").textContent = err.message;
