@@ -33,6 +33,12 @@ def drop_files(page, files: list[tuple[str, bytes, str]], target: str = "#dropzo
     page.dispatch_event(target, "drop", {"dataTransfer": dt})
 
 
+def reload_ready(page) -> None:
+    """The next visit: the page reloaded until it is ready again."""
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
+
+
 def open_engines(page) -> None:
     """Open the engine panel (the engines, their comparison, storage) as a
     user does: "Change engine" beside the photo button."""

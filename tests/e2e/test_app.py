@@ -15,7 +15,7 @@ from PIL import Image
 
 import build
 from browser import (IMAGE_TIMEOUT, READY_TIMEOUT, choose_engine, drop_files, export, open_engines,
-                     open_result, runs_threaded, state, wait_results)
+                     open_result, reload_ready, runs_threaded, state, wait_results)
 from standin import make_standin
 
 pytestmark = pytest.mark.browser
@@ -41,11 +41,6 @@ def scene() -> Image.Image:
 
 def stored_engines(page) -> list[str]:
     return page.eval_on_selector_all("#storage-list li", "els => els.map(e => e.dataset.engine)")
-
-
-def reload_ready(page) -> None:
-    page.reload()
-    page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
 
 
 def import_model(page, engine_id: str, path) -> str:

@@ -4,7 +4,7 @@ snapshot that is damaged, or that Pyodide refuses, is dropped and Python starts
 afresh, making a new one."""
 from __future__ import annotations
 
-from browser import READY_TIMEOUT, drop_files, export, state, wait_results
+from browser import READY_TIMEOUT, drop_files, export, reload_ready, state, wait_results
 
 SNAPSHOT_KEYS = """async () => {
     const cache = await caches.open("backgrone-python");
@@ -33,11 +33,6 @@ def kept(page) -> list[str]:
     page.wait_for_function(f"({SNAPSHOT_KEYS})().then((keys) => keys.length === 1)", timeout=READY_TIMEOUT,
                            polling=100)
     return page.evaluate(SNAPSHOT_KEYS)
-
-
-def reload_ready(page) -> None:
-    page.reload()
-    page.wait_for_selector("body[data-ready=true]", timeout=READY_TIMEOUT)
 
 
 def cut_out(page, name: str, data: bytes) -> bytes:
