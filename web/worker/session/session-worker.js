@@ -3,6 +3,7 @@
 
 import { sha256 } from "../model-fetch.js";
 import { ModelStore } from "../model-store.js";
+import { keepFirstOutput } from "./prune-graph.js";
 import { SessionReply, SessionRequest } from "./protocol.js";
 
 // WebAssembly memories only ever grow, so their total is this worker's peak
@@ -139,6 +140,9 @@ async function open({ engine, backends, bytes, warmUp }) {
   const t0 = performance.now();
   let ok = null;
   if (!bytes) ({ bytes, ok } = await readStored(engine));
+  // Rewritten in place, after the digest took its copy: from here on `bytes`
+  // is the trimmed model (also what a needs-fp32 reply hands back).
+  bytes = keepFirstOutput(bytes).bytes;
   const read = (performance.now() - t0) / 1000;
   let note = null;
   let lastError = null;
