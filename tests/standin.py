@@ -44,3 +44,37 @@ def make_standin(
     path = Path(path)
     path.write_bytes(model.SerializeToString())
     return path
+
+
+def side_output_model() -> bytes:
+    """mask = sigmoid(conv(x)), besides two side outputs and the nodes only
+    they need, as ISNet's files have."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, c, 8, 8])
+            for n, c in (("mask", 1), ("side", 1), ("feature", 3))]
+    w = numpy_helper.from_array(np.asarray([0.5, -1.0, 2.0], np.float32).reshape(1, 3, 1, 1), "w")
+    side_w = numpy_helper.from_array(np.asarray([3.0], np.float32), "side_w")
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["logits"], name="conv"),
+        helper.make_node("Sigmoid", ["logits"], ["mask"], name="sigmoid"),
+        helper.make_node("Relu", ["logits"], ["relu"], name="side_relu"),
+        helper.make_node("Mul", ["relu", "side_w"], ["side"], name="side_mul"),
+        helper.make_node("Mul", ["x", "x"], ["feature"], name="feature_mul"),
+    ]
+    graph = helper.make_graph(nodes, "sides", [x], outs, initializer=[w, side_w])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8).SerializeToString()
+
+def subgraph_model() -> bytes:
+    """Two outputs, one of them made by an If node (whose branches may read
+    any name of the outer graph): a model the graph trim leaves alone."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    c = helper.make_tensor_value_info("c", TensorProto.BOOL, [])
+    branch = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "branch", [],
+                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    graph = helper.make_graph(
+        [helper.make_node("If", ["c"], ["out"], then_branch=branch, else_branch=branch),
+         helper.make_node("Neg", ["x"], ["side"])],
+        "with_if", [x, c],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1]),
+         helper.make_tensor_value_info("side", TensorProto.FLOAT, [1])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()

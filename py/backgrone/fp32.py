@@ -1,8 +1,8 @@
 """Turn an ONNX model's fp16 weights into fp32, without the `onnx` package.
 
-A minimal protobuf reader and writer: only the ModelProto fields that carry
-an element type or fp16 data are decoded and rewritten; every other field is
-copied through byte for byte. What changes:
+Only the ModelProto fields that carry an element type or fp16 data are
+decoded and rewritten (protowire.py reads and writes the wire format); every
+other field is copied through byte for byte. What changes:
 
 - initializers, and tensors in node attributes (Constant values), stored as
   FLOAT16 become FLOAT (raw_data, or the uint16 patterns in int32_data);
@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .protowire import LEN, VARINT, Chunks, ProtoError, encode as _encode, parse, serialize, varint as _varint
+
+__all__ = ["ProtoError", "parse", "serialize", "to_fp32", "to_fp32_parts"]
+
 FLOAT, FLOAT16 = 1, 10
 
 # Field numbers, from onnx.proto.
@@ -31,100 +35,6 @@ VALUE_INFO_TYPE = 2
 TYPE_TENSOR, TYPE_SEQUENCE, TYPE_MAP, TYPE_OPTIONAL, TYPE_SPARSE = 1, 4, 5, 9, 8
 TENSOR_TYPE_ELEM = 1
 SEQUENCE_ELEM, MAP_VALUE, OPTIONAL_ELEM = 1, 2, 1
-
-VARINT, I64, LEN, I32 = 0, 1, 2, 5
-
-
-class ProtoError(ValueError):
-    pass
-
-
-# -- the wire format ---------------------------------------------------------
-
-def _varint(buf, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(buf):
-            raise ProtoError("truncated varint")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
-
-
-def _put_varint(out: bytearray, value: int) -> None:
-    value &= (1 << 64) - 1  # negative int32/int64 are written as 10-byte varints
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-
-
-def parse(buf) -> list[tuple[int, int, object]]:
-    """A message's fields in order: (number, wire type, int or memoryview)."""
-    buf = memoryview(buf)
-    fields, pos, end = [], 0, len(buf)
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        number, wire = key >> 3, key & 7
-        if wire == VARINT:
-            value, pos = _varint(buf, pos)
-        elif wire == LEN:
-            size, pos = _varint(buf, pos)
-            if pos + size > end:
-                raise ProtoError("truncated field")
-            value, pos = buf[pos:pos + size], pos + size
-        elif wire == I64:
-            value, pos = buf[pos:pos + 8], pos + 8
-        elif wire == I32:
-            value, pos = buf[pos:pos + 4], pos + 4
-        else:
-            raise ProtoError(f"unsupported wire type {wire}")
-        fields.append((number, wire, value))
-    if pos != end:
-        raise ProtoError("truncated message")
-    return fields
-
-
-class Chunks(list):
-    """An encoded message as a list of byte strings, joined only once at the
-    end: nested messages are not copied again at every level."""
-
-    size = 0
-
-    def add(self, data) -> None:
-        self.append(data)
-        self.size += len(data)
-
-    def extend_chunks(self, other: "Chunks") -> None:
-        self.extend(other)
-        self.size += other.size
-
-
-def _encode(fields) -> Chunks:
-    out = Chunks()
-    for number, wire, value in fields:
-        head = bytearray()
-        _put_varint(head, number << 3 | wire)
-        if wire == VARINT:
-            _put_varint(head, value)
-            out.add(head)
-            continue
-        if wire == LEN:
-            _put_varint(head, value.size if isinstance(value, Chunks) else len(value))
-        out.add(head)
-        if isinstance(value, Chunks):
-            out.extend_chunks(value)
-        else:
-            out.add(value)
-    return out
-
-
-def serialize(fields) -> bytes:
-    return b"".join(_encode(fields))
-
 
 def _rewrite(buf, handlers: dict) -> Chunks:
     """Re-encode a message, passing the length-delimited fields named in

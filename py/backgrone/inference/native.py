@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
+from .. import graph_trim
 from ..engines import Engine
 from ..errors import ModelError
 from . import check_shapes
@@ -22,8 +24,9 @@ class NativeSession:
             opts.intra_op_num_threads = threads
         opts.log_severity_level = 3
         try:
+            data = model if isinstance(model, bytes) else Path(model).read_bytes()
             self._session = ort.InferenceSession(
-                model if isinstance(model, bytes) else os.fspath(model),
+                graph_trim.keep_first_output(data),  # the mask's nodes only
                 sess_options=opts,
                 providers=["CPUExecutionProvider"],
             )

@@ -1,7 +1,9 @@
 """The session worker trims each engine's graph to the one output the app
 reads (web/worker/session/prune-graph.js), run here in Chromium on models
-made by the tests and on the real Lightweight file; the trimmed models are
-then checked with the `onnx` package and run by native onnxruntime."""
+made by the tests and on the real Lightweight and Precision files; the
+trimmed models are then checked with the `onnx` package, run by native
+onnxruntime, and compared with the command line's own trim
+(py/backgrone/graph_trim.py, tests/unit/test_graph_trim.py)."""
 from __future__ import annotations
 
 import base64
@@ -10,7 +12,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+
+from backgrone import graph_trim
+from standin import side_output_model, subgraph_model
 
 pytestmark = pytest.mark.browser
 
@@ -34,24 +38,6 @@ def trim(page, site_url: str, model) -> dict:
     arg = model if isinstance(model, str) else base64.b64encode(model).decode()
     r = page.evaluate(TRIM, [site_url + "worker/session/prune-graph.js", arg])
     return {**r, "bytes": base64.b64decode(r["b64"])}
-
-
-def side_output_model() -> bytes:
-    """mask = sigmoid(conv(x)), besides two side outputs and the nodes only
-    they need, as ISNet's files have."""
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
-    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, c, 8, 8]) for n, c in (("mask", 1), ("side", 1), ("feature", 3))]
-    w = numpy_helper.from_array(np.asarray([0.5, -1.0, 2.0], np.float32).reshape(1, 3, 1, 1), "w")
-    side_w = numpy_helper.from_array(np.asarray([3.0], np.float32), "side_w")
-    nodes = [
-        helper.make_node("Conv", ["x", "w"], ["logits"], name="conv"),
-        helper.make_node("Sigmoid", ["logits"], ["mask"], name="sigmoid"),
-        helper.make_node("Relu", ["logits"], ["relu"], name="side_relu"),
-        helper.make_node("Mul", ["relu", "side_w"], ["side"], name="side_mul"),
-        helper.make_node("Mul", ["x", "x"], ["feature"], name="feature_mul"),
-    ]
-    graph = helper.make_graph(nodes, "sides", [x], outs, initializer=[w, side_w])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8).SerializeToString()
 
 
 def run_native(model: bytes, feed: dict, output: str):
@@ -79,16 +65,7 @@ def test_models_it_cannot_or_need_not_trim_are_left_as_they_are(page, site_url, 
     r = trim(page, site_url, one)
     assert r["bytes"] == one and (r["outputs"], r["nodes"]) == (0, 0)
     # A subgraph may read any outer name: left alone.
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
-    c = helper.make_tensor_value_info("c", TensorProto.BOOL, [])
-    branch = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "branch", [],
-                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
-    graph = helper.make_graph(
-        [helper.make_node("If", ["c"], ["out"], then_branch=branch, else_branch=branch),
-         helper.make_node("Neg", ["x"], ["side"])],
-        "with_if", [x, c],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1]), helper.make_tensor_value_info("side", TensorProto.FLOAT, [1])])
-    with_if = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+    with_if = subgraph_model()
     r = trim(page, site_url, with_if)
     assert r["bytes"] == with_if and r["outputs"] == 0
     # Not a model at all, or a truncated one: no error, nothing changed.
@@ -107,6 +84,8 @@ def test_the_real_networks_give_the_same_mask_trimmed(page, site_url, model_path
     trimmed = onnx.load_from_string(r["bytes"])
     assert [o.name for o in trimmed.graph.output] == ["output"]
     assert r["outputs"] == 11 and r["nodes"] > 0
+    # The command line's trim (py/backgrone/graph_trim.py) writes the same file.
+    assert r["bytes"] == graph_trim.keep_first_output(original)
     # The nodes kept are exactly those the mask needs (onnx's own extractor).
     full = onnx.load_from_string(original)
     needed = onnx.utils.Extractor(full).extract_model(["input"], ["output"])
