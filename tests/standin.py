@@ -64,6 +64,7 @@ def side_output_model() -> bytes:
     graph = helper.make_graph(nodes, "sides", [x], outs, initializer=[w, side_w])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8).SerializeToString()
 
+
 def subgraph_model() -> bytes:
     """Two outputs, one of them made by an If node (whose branches may read
     any name of the outer graph): a model the graph trim leaves alone."""
