@@ -209,7 +209,7 @@ async function run({ input, dims }) {
   const feed = new ort.Tensor("float32", input, dims);
   const name = session.outputNames[0];
   try {
-    // Fetch the first output alone: ISNet has 12 more, 4 MiB each.
+    // Fetch the first output alone (a model the trim left as it was may declare more).
     const t0 = performance.now();
     const results = await session.run({ [session.inputNames[0]]: feed }, [name]);
     const seconds = (performance.now() - t0) / 1000;
