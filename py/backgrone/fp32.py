@@ -18,23 +18,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .protowire import LEN, VARINT, Chunks, ProtoError, encode as _encode, parse, serialize, varint as _varint
+from .protowire import (  # the wire format, and onnx.proto's field numbers
+    ATTR_G, ATTR_GRAPHS, ATTR_I, ATTR_NAME, ATTR_T, ATTR_TENSORS, FUNCTION_NODE, FUNCTION_VALUE_INFO,
+    GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NODE, GRAPH_OUTPUT, GRAPH_VALUE_INFO, LEN, MAP_VALUE,
+    MODEL_FUNCTIONS, MODEL_GRAPH, NODE_ATTRIBUTE, OPTIONAL_ELEM, SEQUENCE_ELEM, TENSOR_DATA_TYPE,
+    TENSOR_INT32_DATA, TENSOR_RAW_DATA, TENSOR_TYPE_ELEM, TYPE_MAP, TYPE_OPTIONAL, TYPE_SEQUENCE,
+    TYPE_SPARSE, TYPE_TENSOR, VALUE_INFO_TYPE, VARINT, Chunks, ProtoError, encode as _encode, parse,
+    serialize, varint as _varint,
+)
 
 __all__ = ["ProtoError", "parse", "serialize", "to_fp32", "to_fp32_parts"]
 
 FLOAT, FLOAT16 = 1, 10
 
-# Field numbers, from onnx.proto.
-MODEL_GRAPH, MODEL_FUNCTIONS = 7, 25
-GRAPH_NODE, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_OUTPUT, GRAPH_VALUE_INFO = 1, 5, 11, 12, 13
-FUNCTION_NODE, FUNCTION_VALUE_INFO = 7, 12
-NODE_ATTRIBUTE = 5
-ATTR_NAME, ATTR_I, ATTR_T, ATTR_G, ATTR_TENSORS, ATTR_GRAPHS = 1, 3, 5, 6, 10, 11
-TENSOR_DATA_TYPE, TENSOR_INT32_DATA, TENSOR_RAW_DATA = 2, 5, 9
-VALUE_INFO_TYPE = 2
-TYPE_TENSOR, TYPE_SEQUENCE, TYPE_MAP, TYPE_OPTIONAL, TYPE_SPARSE = 1, 4, 5, 9, 8
-TENSOR_TYPE_ELEM = 1
-SEQUENCE_ELEM, MAP_VALUE, OPTIONAL_ELEM = 1, 2, 1
 
 def _rewrite(buf, handlers: dict) -> Chunks:
     """Re-encode a message, passing the length-delimited fields named in

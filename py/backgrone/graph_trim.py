@@ -16,15 +16,10 @@ that does not parse, is returned as it is.
 """
 from __future__ import annotations
 
-from .protowire import LEN, ProtoError, encode, parse, serialize
-
-# Field numbers, from onnx.proto.
-MODEL_GRAPH = 7
-GRAPH_NODE, GRAPH_INITIALIZER, GRAPH_OUTPUT = 1, 5, 12
-NODE_INPUT, NODE_OUTPUT, NODE_ATTRIBUTE = 1, 2, 5
-ATTR_G, ATTR_GRAPHS = 6, 11
-VALUE_INFO_NAME = 1
-TENSOR_NAME = 8
+from .protowire import (
+    ATTR_G, ATTR_GRAPHS, GRAPH_INITIALIZER, GRAPH_NODE, GRAPH_OUTPUT, LEN, MODEL_GRAPH, NODE_ATTRIBUTE,
+    NODE_INPUT, NODE_OUTPUT, TENSOR_NAME, VALUE_INFO_NAME, ProtoError, encode, parse, serialize,
+)
 
 
 class _Subgraph(Exception):

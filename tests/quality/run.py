@@ -56,7 +56,9 @@ class EngineMasks:
         self.engine = engine
         self.model = model
         st = model.stat()
-        key = hashlib.sha256(f"{model.name}:{st.st_size}".encode()).hexdigest()[:12]
+        # The session runs the graph trimmed to its mask (graph_trim.py): masks
+        # cached from the whole graph (an older folder) differ by up to 1/255.
+        key = hashlib.sha256(f"{model.name}:{st.st_size}:trimmed".encode()).hexdigest()[:12]
         self.folder = cache_dir() / "quality" / f"{engine.id}-{key}"
         self.folder.mkdir(parents=True, exist_ok=True)
         self._threads = threads
