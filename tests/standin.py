@@ -79,3 +79,54 @@ def subgraph_model() -> bytes:
         [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1]),
          helper.make_tensor_value_info("side", TensorProto.FLOAT, [1])])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
+def quantized_conv_model(unknown_op: bool = False) -> bytes:
+    """Two quantised convolutions as the uint8 engines have them
+    (DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul), one with uneven
+    padding and a dilation, one with a stride of 2, with a ceil-mode MaxPool,
+    a Resize to given sizes, a Concat and a bias Reshape between them: what
+    the session worker's convolution cut (web/worker/session/conv-strips.js)
+    works shapes out through. `unknown_op`: a Transpose first, an operator it
+    does not follow, so that no input shape is known."""
+    rng = np.random.default_rng(7)
+    u8 = lambda name, shape: numpy_helper.from_array(rng.integers(0, 256, shape, dtype=np.uint8), name)
+    f32 = lambda name, values: numpy_helper.from_array(np.asarray(values, np.float32), name)
+    i64 = lambda name, values: numpy_helper.from_array(np.asarray(values, np.int64), name)
+    weights = [
+        u8("w1", (8, 3, 3, 3)), numpy_helper.from_array(np.asarray(128, np.uint8), "w1_zp"),
+        u8("w2", (4, 16, 3, 3)), numpy_helper.from_array(np.asarray(120, np.uint8), "w2_zp"),
+        f32("s1", 0.003), f32("s2", 0.0005), f32("b1", rng.standard_normal(8)),
+        i64("b1_shape", [1, 8, 1, 1]), i64("sizes", [1, 8, 24, 20]),
+    ]
+    first = "x"
+    nodes = []
+    if unknown_op:
+        nodes.append(helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 1, 2, 3], name="transpose"))
+        first = "xt"
+    nodes += [
+        helper.make_node("DynamicQuantizeLinear", [first], ["xq", "xs", "xz"], name="quant1"),
+        helper.make_node("ConvInteger", ["xq", "w1", "xz", "w1_zp"], ["c1"], name="conv1",
+                         kernel_shape=[3, 3], pads=[2, 1, 0, 1], dilations=[2, 1]),
+        helper.make_node("Cast", ["c1"], ["c1f"], to=TensorProto.FLOAT, name="cast1"),
+        helper.make_node("Mul", ["c1f", "s1"], ["m1"], name="scale1"),
+        helper.make_node("Reshape", ["b1", "b1_shape"], ["b1r"], name="bias_shape"),
+        helper.make_node("Add", ["m1", "b1r"], ["a1"], name="bias1"),
+        helper.make_node("Relu", ["a1"], ["r1"], name="relu1"),
+        helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1, name="pool"),
+        helper.make_node("Resize", ["p1", "", "", "sizes"], ["up"], mode="linear", name="resize"),
+        helper.make_node("Concat", ["up", "up"], ["cat"], axis=1, name="concat"),
+        helper.make_node("DynamicQuantizeLinear", ["cat"], ["cq", "cs", "cz"], name="quant2"),
+        helper.make_node("ConvInteger", ["cq", "w2", "cz", "w2_zp"], ["c2"], name="conv2",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Cast", ["c2"], ["c2f"], to=TensorProto.FLOAT, name="cast2"),
+        helper.make_node("Mul", ["c2f", "s2"], ["out"], name="scale2"),
+    ]
+    graph = helper.make_graph(
+        nodes, "quantized",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 20, 17])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 4, 12, 10])],
+        initializer=weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)], ir_version=8)
+    onnx.checker.check_model(model)
+    return model.SerializeToString()

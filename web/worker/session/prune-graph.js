@@ -15,66 +15,26 @@
 // Everything else is copied byte for byte. A graph with subgraphs (If, Loop:
 // they may use any outer name) or anything unexpected is left as it is. The
 // command line trims its native sessions the same way (py/backgrone/graph_trim.py).
+// The wire format is protobuf.js's.
 
-const WIRE_VARINT = 0;
-const WIRE_64 = 1;
-const WIRE_LEN = 2;
-const WIRE_32 = 5;
-const MODEL_GRAPH = 7;
-const GRAPH_NODE = 1;
-const GRAPH_INITIALIZER = 5;
-const GRAPH_OUTPUT = 12;
-const NODE_INPUT = 1;
-const NODE_OUTPUT = 2;
-const NODE_ATTRIBUTE = 5;
-const ATTRIBUTE_GRAPH = 6;
-const ATTRIBUTE_GRAPHS = 11;
-const VALUE_INFO_NAME = 1;
-const TENSOR_NAME = 8;
-
-class Unexpected extends Error {}
-
-function varint(bytes, pos) {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    if (pos >= bytes.length) throw new Unexpected("truncated varint");
-    const b = bytes[pos++];
-    value += (b & 0x7f) * scale; // no bit operations: lengths may pass 2^31
-    if (b < 0x80) return [value, pos];
-    scale *= 128;
-    if (scale > 2 ** 49) throw new Unexpected("varint too long");
-  }
-}
-
-// The fields of one message in bytes[start, end): [{field, start, end, value: [from, to] | null}].
-function fields(bytes, start, end) {
-  const out = [];
-  let pos = start;
-  while (pos < end) {
-    const at = pos;
-    let tag;
-    [tag, pos] = varint(bytes, pos);
-    const field = Math.floor(tag / 8);
-    const wire = tag % 8;
-    let value = null;
-    if (wire === WIRE_VARINT) [, pos] = varint(bytes, pos);
-    else if (wire === WIRE_64) pos += 8;
-    else if (wire === WIRE_32) pos += 4;
-    else if (wire === WIRE_LEN) {
-      let n;
-      [n, pos] = varint(bytes, pos);
-      value = [pos, pos + n];
-      pos += n;
-    } else throw new Unexpected(`wire type ${wire}`);
-    if (pos > end) throw new Unexpected("field past its message");
-    out.push({ field, start: at, end: pos, value });
-  }
-  return out;
-}
-
-const text = new TextDecoder();
-const str = (bytes, [from, to]) => text.decode(bytes.subarray(from, to));
+import {
+  ATTRIBUTE_GRAPH,
+  ATTRIBUTE_GRAPHS,
+  GRAPH_INITIALIZER,
+  GRAPH_NODE,
+  GRAPH_OUTPUT,
+  MODEL_GRAPH,
+  NODE_ATTRIBUTE,
+  NODE_INPUT,
+  NODE_OUTPUT,
+  TENSOR_NAME,
+  Unexpected,
+  VALUE_INFO_NAME,
+  WIRE_LEN,
+  encodeVarint,
+  fields,
+  str,
+} from "./protobuf.js";
 
 function node(bytes, f) {
   const inputs = [];
@@ -88,16 +48,6 @@ function node(bytes, f) {
     }
   }
   return { inputs, outputs };
-}
-
-function encodeVarint(value) {
-  const out = [];
-  while (value >= 128) {
-    out.push((value % 128) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
-  return out;
 }
 
 // The byte ranges of the graph to keep, or null when there is nothing to drop.

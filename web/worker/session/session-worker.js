@@ -3,6 +3,7 @@
 
 import { sha256 } from "../model-fetch.js";
 import { ModelStore } from "../model-store.js";
+import { forCpu } from "./cpu-graph.js";
 import { keepFirstOutput } from "./prune-graph.js";
 import { SessionReply, SessionRequest } from "./protocol.js";
 
@@ -111,7 +112,20 @@ const badCopy = (engine) => new SessionError("bad-copy", `The stored ${engine.la
 const shapeOf = (meta) => (meta?.isTensor ? Array.from(meta.shape) : null);
 
 async function create(ort, bytes, backend) {
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: [backend], ...SESSION_OPTIONS });
+  const options = { executionProviders: [backend], ...SESSION_OPTIONS };
+  if (backend === "wasm") {
+    // On the CPU, the same network with a lower peak (cpu-graph.js); should
+    // onnxruntime refuse the rewritten graph, the model as it is.
+    const lower = forCpu(bytes).bytes;
+    if (lower !== bytes) {
+      try {
+        return await ort.InferenceSession.create(lower, options);
+      } catch (err) {
+        console.warn("The rewritten graph was refused; the model runs as it is:", err);
+      }
+    }
+  }
+  const session = await ort.InferenceSession.create(bytes, options);
   if (backend === "webgpu") {
     // WebGPU kernels that cannot run a node fail at the first run, not at
     // creation: make that run now, so that WASM can still take over (it
