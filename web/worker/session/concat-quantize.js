@@ -21,7 +21,6 @@ import {
   defaultDomain,
   floatInitializer,
   hasOp,
-  ifUnderstood,
   inferShapes,
   intAttribute,
   nodeField,
@@ -29,7 +28,7 @@ import {
   readNode,
   writeGraph,
 } from "./onnx-graph.js";
-import { GRAPH_NODE, GRAPH_OUTPUT, Unexpected, VALUE_INFO_NAME, fields, str } from "./protobuf.js";
+import { GRAPH_NODE, GRAPH_OUTPUT, Unexpected, VALUE_INFO_NAME, fields, ifUnderstood, str } from "./protobuf.js";
 
 // Concats smaller than this are left as they are: each rewrite adds some
 // fifteen small nodes, and below it the float tensor is not near the peak.

@@ -29,7 +29,6 @@ import {
   convGeometry,
   defaultDomain,
   hasOp,
-  ifUnderstood,
   inferShapes,
   int64Initializer,
   intAttribute,
@@ -39,7 +38,7 @@ import {
   readNode,
   writeGraph,
 } from "./onnx-graph.js";
-import { GRAPH_NODE, Unexpected } from "./protobuf.js";
+import { GRAPH_NODE, Unexpected, ifUnderstood } from "./protobuf.js";
 
 // The largest im2col buffer a convolution keeps whole: the size of the
 // network's largest activation (64 channels at 512x512 in float32), so a

@@ -388,17 +388,6 @@ export function hasOp(bytes, parts, op) {
   });
 }
 
-// `plan()`, or null when the model is not one this understands (a field it
-// does not expect, a truncated file): the rewrites then leave it as it is.
-export function ifUnderstood(plan) {
-  try {
-    return plan();
-  } catch (err) {
-    if (err instanceof Unexpected || err instanceof RangeError || err instanceof TypeError) return null;
-    throw err;
-  }
-}
-
 export const defaultDomain = (node) => node.domain === "" || node.domain === "ai.onnx";
 
 // The model with the graph's fields in `replace` (Map field -> chunks) put

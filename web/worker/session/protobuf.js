@@ -51,6 +51,17 @@ export const DIM_VALUE = 1;
 
 export class Unexpected extends Error {}
 
+// `plan()`, or null when the model is not one this understands (a field it
+// does not expect, a truncated file): the rewrites then leave it as it is.
+export function ifUnderstood(plan) {
+  try {
+    return plan();
+  } catch (err) {
+    if (err instanceof Unexpected || err instanceof RangeError || err instanceof TypeError) return null;
+    throw err;
+  }
+}
+
 // A varint as a Number (no bit operations: lengths may pass 2^31).
 export function varint(bytes, pos) {
   let value = 0;

@@ -33,6 +33,7 @@ import {
   WIRE_LEN,
   encodeVarint,
   fields,
+  ifUnderstood,
   str,
 } from "./protobuf.js";
 
@@ -101,13 +102,7 @@ function plan(bytes) {
 // be trimmed. The caller must not use the original bytes afterwards (take
 // their sha256 first: crypto.subtle.digest copies its input when called).
 export function keepFirstOutput(bytes) {
-  let p;
-  try {
-    p = plan(bytes);
-  } catch (err) {
-    if (err instanceof Unexpected || err instanceof RangeError || err instanceof TypeError) p = null;
-    else throw err;
-  }
+  const p = ifUnderstood(() => plan(bytes));
   if (!p) return { bytes, outputs: 0, nodes: 0, weights: 0 };
   // Every write lands at or before what it moves (only bytes are removed), so
   // the ranges can be moved down in order.
