@@ -39,11 +39,11 @@ CHROMIUM_ARGS = [
 WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader",
                "--use-webgpu-adapter=swiftshader"]
 TIMEOUT = 600_000  # ms: a 12 MP photo on a busy 2-core machine
-# The app's session options, read from web/worker/session/session-worker.js
-# (SESSION_OPTIONS, a one-line object literal), so that the raw runs always
-# use what the app uses.
+# The app's session options by backend, read from
+# web/worker/session/session-worker.js (SESSION_OPTIONS, a one-line object
+# literal), so that the raw runs always use what the app uses.
 SESSION_OPTIONS = json.loads(re.sub(r"(\w+):", r'"\1":', re.search(
-    r"const SESSION_OPTIONS = (\{[^}]*\});",
+    r"const SESSION_OPTIONS = (\{.*\});",
     (Path(__file__).resolve().parents[2] / "web" / "worker" / "session" / "session-worker.js").read_text(),
 ).group(1)))
 
@@ -269,7 +269,8 @@ class BrowserBench:
                 });
             }""", self.url + "__bench/raw-worker.js")
             init = page.evaluate("(m) => __ask(m)", {"op": "init", "base": self.url, "bundle": self.raw_bundle,
-                                                     "providers": self.raw_providers, "options": SESSION_OPTIONS,
+                                                     "providers": self.raw_providers,
+                                                     "options": SESSION_OPTIONS[self.raw_providers[0]],
                                                      "model": self.url + engine.source})
             if not init["ok"]:
                 raise RuntimeError(f"raw onnxruntime-web: {init['error']}")
