@@ -15,7 +15,8 @@
 // Everything else is copied byte for byte. A graph with subgraphs (If, Loop:
 // they may use any outer name) or anything unexpected is left as it is. The
 // command line trims its native sessions the same way (py/backgrone/graph_trim.py).
-// The wire format is protobuf.js's.
+// The wire format is protobuf.js's; the model's one graph is found by
+// onnx-graph.js's readGraph, as the CPU rewrites find it.
 
 import {
   ATTRIBUTE_GRAPH,
@@ -36,6 +37,7 @@ import {
   ifUnderstood,
   str,
 } from "./protobuf.js";
+import { readGraph } from "./onnx-graph.js";
 
 function node(bytes, f) {
   const inputs = [];
@@ -53,10 +55,7 @@ function node(bytes, f) {
 
 // The byte ranges of the graph to keep, or null when there is nothing to drop.
 function plan(bytes) {
-  const graphs = fields(bytes, 0, bytes.length).filter((f) => f.field === MODEL_GRAPH && f.value);
-  if (graphs.length !== 1) throw new Unexpected("no single graph");
-  const graph = graphs[0];
-  const parts = fields(bytes, ...graph.value);
+  const { graph, parts } = readGraph(bytes);
   const outputs = parts.filter((f) => f.field === GRAPH_OUTPUT);
   if (outputs.length < 2) return null;
   const name = (f) => str(bytes, fields(bytes, ...f.value).find((g) => g.field === VALUE_INFO_NAME).value);
