@@ -124,6 +124,19 @@ def fit_size(size: tuple[int, int], max_pixels: int) -> tuple[int, int]:
     return fw, fh
 
 
+def fit(img: Image.Image, max_side: int | None) -> Image.Image:
+    """`img` at most `max_side` pixels on its longer side (itself when it is
+    no larger): for views, which need no more pixels than a screen has. An
+    RGBA image is scaled with its colours weighted by their alpha, as Pillow
+    does, so that no colour hidden under a transparent pixel bleeds into the
+    edges."""
+    if not max_side or max(img.size) <= max_side:
+        return img
+    scale = max_side / max(img.size)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
 @functools.cache
 def _heif_formats() -> tuple[str, ...]:
     """("HEIF",) where pillow-heif is installed (the command line's `cli`

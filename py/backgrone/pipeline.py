@@ -36,6 +36,7 @@ class Result:
     notes: list[str]
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     raw_png: bytes | None = None  # with raw_png=True: raw_mask as PNG, and raw_mask None
+    copy_png: bytes | None = None  # with copy_side: the cutout at most that long, as PNG
 
 
 class _Clock:
@@ -103,22 +104,28 @@ async def find_mask(data: bytes, engine: Engine, session: Session, *, refine: bo
     return Masked(decoded, mask, None if raw_png else raw_mask, clock, raw)
 
 
-def cutout_png(masked: Masked) -> Result:
+def cutout_png(masked: Masked, copy_side: int | None = None) -> Result:
     """composite -> encode: the RGBA cutout as PNG. The photo becomes the
-    cutout (no second full-size image), so `masked.decoded` is used up."""
+    cutout (no second full-size image), so `masked.decoded` is used up.
+    `copy_side`: also the cutout at most that long on its longer side (a
+    view's copy, timed as "copy"), when the cutout is longer."""
     decoded, mask, clock = masked.decoded, masked.mask, masked.clock
     rgba = composite.cutout(decoded.rgb, mask, decoded.alpha, in_place=True)
     clock.lap("composite")
     png = imageio.encode_png(rgba)
-    del rgba
     clock.lap("encode")
+    copy = None
+    if copy_side and max(rgba.size) > copy_side:
+        copy = imageio.encode_png(imageio.fit(rgba, copy_side))
+        clock.lap("copy")
+    del rgba
     w, h = decoded.size
     return Result(png, mask, masked.raw_mask, w, h, decoded.format, decoded.notes, clock.timings,
-                  masked.raw_png)
+                  masked.raw_png, copy)
 
 
 async def remove_background(data: bytes, engine: Engine, session: Session, *, refine: bool = REFINE,
                             decontaminate: bool = DECONTAMINATE, reduce: bool = False,
-                            raw_png: bool = False) -> Result:
+                            raw_png: bool = False, copy_side: int | None = None) -> Result:
     return cutout_png(await find_mask(data, engine, session, refine=refine, decontaminate=decontaminate,
-                                      reduce=reduce, raw_png=raw_png))
+                                      reduce=reduce, raw_png=raw_png), copy_side)

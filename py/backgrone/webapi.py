@@ -59,12 +59,16 @@ def loaded_engine() -> str | None:
     return engine.id if engine is not None else None
 
 
-async def process(data, engine_id: str) -> dict:
+async def process(data, engine_id: str, copy_side: int = 0) -> dict:
     """Cut out one image. `data` is the file's bytes (a JS Uint8Array).
 
     Returns a plain dict (the worker converts it): ok=True with the PNG (the
     default cutout: refined edges, colours decontaminated), the mask it shows
-    and the engine's raw mask, size and timings, or ok=False with a message
+    and the engine's raw mask, size and timings, and with `copy_side` the
+    cutout at most that long as "copy" (None when it is no larger), made
+    from the cutout's pixels before they are freed: the Arena's view of it
+    at the screen's size, which the page could only make by decoding the
+    whole PNG (48 MB at 12 MP); or ok=False with a message
     for the user. Only errors the user can act on are caught here; anything
     else is a bug and propagates.
     """
@@ -76,7 +80,8 @@ async def process(data, engine_id: str) -> dict:
     raw = _bytes(data)
     try:
         # The raw mask as PNG from the pipeline: it refines the mask in place.
-        result = await remove_background(raw, engine, _current["session"], raw_png=True)
+        result = await remove_background(raw, engine, _current["session"], raw_png=True,
+                                         copy_side=int(copy_side) or None)
     except BackgroneError as exc:
         return {"ok": False, "code": exc.code, "message": str(exc)}
     # "L" PNGs: what compose.encode_mask writes, without importing compose.
@@ -87,6 +92,7 @@ async def process(data, engine_id: str) -> dict:
         "png": to_js(result.png),
         "mask": to_js(mask_png),
         "rawMask": to_js(raw_png),
+        "copy": to_js(result.copy_png) if result.copy_png is not None else None,
         "width": result.width,
         "height": result.height,
         "format": result.format,
@@ -129,14 +135,6 @@ def _bytes(data) -> bytes:
     return data.to_bytes() if hasattr(data, "to_bytes") else bytes(data)
 
 
-def _fit(img: Image.Image, max_side: int | None) -> Image.Image:
-    if not max_side or max(img.size) <= max_side:
-        return img
-    scale = max_side / max(img.size)
-    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    return img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-
-
 def _render_mask(data, size) -> Image.Image:
     """The mask `render` was given: a greyscale PNG, or with `size` (w, h) its
     raw 8-bit pixels, row by row (an edited mask: no PNG encoding on the page)."""
@@ -174,11 +172,11 @@ def render(original, mask_png, options: dict, background, fmt: str, max_side: in
         if clean not in (None, True, False):
             raise compose.OptionsError(f"decontaminate must be true or false, not {clean!r}.")
         opts = compose.RenderOptions.from_dict(options, image=picked)
-        rgb, mask = _fit(decoded.rgb, max_side), _fit(mask, max_side)
+        rgb, mask = imageio.fit(decoded.rgb, max_side), imageio.fit(mask, max_side)
         if clean and fmt != "mask":
             # rgb is this request's own decoded (or scaled) copy.
             foreground.decontaminate(rgb, mask, network_scale(rgb.size))
-        alpha = _fit(decoded.alpha, max_side) if decoded.alpha is not None else None
+        alpha = imageio.fit(decoded.alpha, max_side) if decoded.alpha is not None else None
         data, mime = compose.export(rgb, mask, alpha, opts, fmt)
     except BackgroneError as exc:
         return {"ok": False, "code": exc.code, "message": str(exc)}
@@ -187,7 +185,8 @@ def render(original, mask_png, options: dict, background, fmt: str, max_side: in
 
 def preview(original, max_side: int) -> dict:
     """The photo itself, at most `max_side` pixels on its longer side, as PNG
-    (low-memory mode's view of the photo beside its cutout). A JPEG is
+    (low-memory mode's view of the photo beside its cutout; the Arena's
+    screen-size copies of its masks and cutouts). A JPEG is
     decoded at 1/2 to 1/8 of its size where that still covers the view
     (Pillow's draft mode): the photo is never whole in memory, here or in the
     page, whose own decoder would hold all of it (183 MiB at 48 MP)."""
@@ -198,10 +197,11 @@ def preview(original, max_side: int) -> dict:
         decoded = imageio.decode(_bytes(original), max_pixels=side * side, reduce=True)
     except BackgroneError as exc:
         return {"ok": False, "code": exc.code, "message": str(exc)}
-    img = _fit(decoded.rgb, side)
-    if decoded.alpha is not None:
+    img = decoded.rgb
+    if decoded.alpha is not None:  # scaled as one RGBA image: see imageio.fit
         img = img.convert("RGBA")
-        img.putalpha(_fit(decoded.alpha, side))
+        img.putalpha(decoded.alpha)
+    img = imageio.fit(img, side)
     return {"ok": True, "bytes": to_js(imageio.encode_png(img, clear_transparent=False)), "mime": "image/png"}
 
 

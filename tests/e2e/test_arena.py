@@ -343,6 +343,57 @@ def test_a_new_image_is_compared_and_a_broken_one_fails_alone(arena_page):
         assert Image.open(io.BytesIO(data)).size == (160, 100)
 
 
+def test_an_image_larger_than_the_screen_is_shown_from_a_screen_size_copy_until_zoomed_in(arena_page):
+    """Each column decodes a copy no larger than the screen (1280 px here)
+    until the zoom asks for more pixels; then the image's own pixels, exactly."""
+    page = arena_page
+    big = Image.open(io.BytesIO(SCENE)).resize((2560, 1600), Image.NEAREST)
+    out = io.BytesIO()
+    big.save(out, format="PNG")
+    drop_files(page, [("big.png", out.getvalue(), "image/png")])
+    wait_done(page, [*ENGINES, "consensus"])
+    assert page.evaluate("() => Math.max(screen.width, screen.height) * devicePixelRatio") == 1280
+    cols = (*ENGINES, "consensus")
+
+    def shown(detail, view="refined:cutout"):
+        page.wait_for_function(
+            """([d, v]) => [...document.querySelectorAll('.arena-img')].every((i) =>
+                 i.dataset.detail === d && i.dataset.view === v && i.complete && i.naturalWidth > 0)""",
+            arg=[detail, view], timeout=IMAGE_TIMEOUT)
+
+    shown("screen")
+    fit = [placement(page, e) for e in cols]
+    assert all(np.allclose(p, fit[0], atol=0.5) for p in fit)
+    assert fit[0][2] == pytest.approx(fit[0][3] * 1.6, rel=0.01)  # laid out as the image, scaled to fit
+    cutouts = {}
+    for e in cols:
+        data, _ = saved(page, lambda: column(page, e).locator(".col-save").click())
+        cutouts[e] = Image.open(io.BytesIO(data)).convert("RGBA")
+        assert cutouts[e].size == (2560, 1600)
+        copy = img_pixels(page, f".arena-col[data-engine={e}] .arena-img")
+        assert copy.shape[1] == 1280 and abs(copy.shape[0] - 800) <= 1
+        # The saved cutout, halved: what the copy shows, up to the scaling filter.
+        half = np.asarray(cutouts[e].resize(copy.shape[1::-1], Image.BOX)).astype(int)
+        diff = np.abs(copy.astype(int) - half)[..., 3]
+        assert diff.mean() < 2 and np.percentile(diff, 99) < 40
+
+    # At 100% every column shows the image itself, pixel for pixel.
+    page.click("[data-zoom='1']")
+    shown("full")
+    for e in cols:
+        full = img_pixels(page, f".arena-col[data-engine={e}] .arena-img")
+        assert full.shape == (1600, 2560, 4)
+        assert np.abs(full[..., 3].astype(int) - np.asarray(cutouts[e])[..., 3]).max() <= 1
+    # Back to fit: the copies again, where they were; other views get theirs.
+    page.click("[data-zoom=fit]")
+    shown("screen")
+    assert placement(page, "precision") == pytest.approx(fit[0], abs=0.5)
+    page.click("label:has(input[name=view][value=mask])")
+    shown("screen", "refined:mask")
+    mask = img_pixels(page, ".arena-col[data-engine=precision] .arena-img")
+    assert mask.shape[1] == 1280 and abs(mask.shape[0] - 800) <= 1
+
+
 def test_use_this_engine_opens_the_app_with_it(arena_page):
     page = arena_page
     column(page, "lightweight").locator(".col-use").click()

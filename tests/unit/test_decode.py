@@ -362,3 +362,17 @@ def test_encode_png_round_trips_rgba_losslessly():
     back = Image.open(io.BytesIO(data))
     assert back.format == "PNG" and back.mode == "RGBA"
     assert np.array_equal(np.asarray(back), arr)
+
+
+def test_fit_scales_to_the_longer_side_and_hidden_colours_do_not_darken_edges():
+    # An opaque red square beside a transparent area whose hidden colour is
+    # black (as a cutout stores it): scaled down, the edge stays red.
+    img = Image.new("RGBA", (400, 100), (0, 0, 0, 0))
+    img.paste((250, 20, 20, 255), (0, 0, 201, 100))
+    small = imageio.fit(img, 40)
+    assert small.size == (40, 10)
+    px = np.asarray(small).astype(int)
+    edge = px[5, 19:21]  # partly red, partly transparent
+    assert (edge[:, 3] > 20).all() and (edge[:, 3] < 250).all()
+    assert (edge[:, 0] > 240).all() and (edge[:, 1] < 30).all()  # unweighted: 225 and 50
+    assert imageio.fit(img, 400) is img and imageio.fit(img, None) is img

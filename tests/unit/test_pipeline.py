@@ -152,6 +152,25 @@ def test_the_pages_path_gives_the_raw_mask_as_png_and_the_same_cutout(photos, st
     assert page.png == usual.png
 
 
+def test_a_screen_size_copy_of_the_cutout_when_asked(photos, standin_session):
+    data = photos["coffee"].read_bytes()
+    usual = run(remove_background(data, BALANCED, standin_session))
+    result = run(remove_background(data, BALANCED, standin_session, copy_side=100))
+    assert usual.copy_png is None and result.png == usual.png
+    full = Image.open(io.BytesIO(result.png))
+    copy = Image.open(io.BytesIO(result.copy_png))
+    assert copy.mode == "RGBA" and max(copy.size) == 100
+    assert copy.size[0] / copy.size[1] == pytest.approx(full.size[0] / full.size[1], rel=0.02)
+    # The cutout itself, scaled (up to the filter).
+    want = np.asarray(full.convert("RGBa").resize(copy.size, Image.Resampling.BOX).convert("RGBA")).astype(int)
+    got = np.asarray(copy).astype(int)
+    seen = want[..., 3] > 64
+    assert np.abs(got[..., 3] - want[..., 3]).mean() < 3
+    assert np.abs(got[seen][:, :3] - want[seen][:, :3]).mean() < 4
+    # No copy where the cutout is no longer than the side.
+    assert run(remove_background(data, BALANCED, standin_session, copy_side=max(full.size))).copy_png is None
+
+
 def test_red_is_kept_and_blue_removed_by_the_standin(standin_session):
     img = Image.new("RGB", (60, 30), (0, 0, 255))
     img.paste((255, 0, 0), (0, 0, 30, 30))

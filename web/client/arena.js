@@ -9,7 +9,7 @@ import { EngineClient } from "./engine-client.js";
 import { registerServiceWorker } from "./offline.js";
 import { ArenaColumn, CONSENSUS } from "./ui/arena-column.js";
 import { ColumnTabs } from "./ui/arena-tabs.js";
-import { Rate, backendParam, mb, runtimeLine, saveAs, stem } from "./ui/format.js";
+import { Rate, backendParam, mb, runtimeLine, saveAs, screenSide, stem } from "./ui/format.js";
 import { browserDecode, prepare } from "./ui/decode.js";
 import { wireInputs } from "./ui/queue.js";
 import { SyncZoom } from "./ui/zoom.js";
@@ -43,7 +43,10 @@ class Arena {
     this.ready = false; // until the worker has said which engines are stored
     this.queue = Promise.resolve(); // runs, one at a time
     this.zoom = new SyncZoom({
-      onChange: (z) => ($("#zoom-level").textContent = z.fitted ? `Fit (${pct(z.scale)})` : pct(z.scale)),
+      onChange: (z) => {
+        $("#zoom-level").textContent = z.fitted ? `Fit (${pct(z.scale)})` : pct(z.scale);
+        for (const col of this.columns.values()) col.setScale(z.scale);
+      },
     });
     this.columns = new Map();
     for (const e of engines) this.#addColumn(e.id, e);
@@ -64,6 +67,7 @@ class Arena {
       onDownload: () => this.download(id),
       onUse: () => this.use(id),
       onSave: (what) => this.save(id, what),
+      makeCopy: (blob, side) => this.#copy(blob, side),
     });
     $("#columns").append(col.el);
     this.zoom.add(col.view);
@@ -96,6 +100,13 @@ class Arena {
     $("#export-picture").addEventListener("click", () => this.exportPicture());
     $("#export-csv").addEventListener("click", () => this.exportFigures("csv"));
     $("#export-json").addEventListener("click", () => this.exportFigures("json"));
+  }
+
+  // A view's screen-size copy, made by the worker (Python decodes a PNG at
+  // a reduced size into memory it already holds; the page would decode all of it).
+  async #copy(blob, side) {
+    const r = await this.client.preview(await blob.arrayBuffer(), side);
+    return new Blob([r.bytes], { type: r.mime });
   }
 
   label(id) {
@@ -220,6 +231,7 @@ class Arena {
     const t0 = performance.now();
     try {
       const r = await this.client.process(engine.id, this.image.name, this.image.bytes.slice(0), {
+        copySide: screenSide(),
         onProgress: (msg) => col.setState("running", `${msg.message}\u2026`),
       });
       const total = (performance.now() - t0) / 1000;
@@ -241,7 +253,17 @@ class Arena {
       };
       Object.assign(this.image, { width: r.width, height: r.height });
       this.zoom.setImageSize(r.width, r.height);
-      col.setResult({ cutout: new Blob([r.png], { type: "image/png" }), mask: r.mask, figures, raw: { mask: r.rawMask } }, this.mode);
+      col.setResult(
+        {
+          cutout: new Blob([r.png], { type: "image/png" }),
+          copy: r.copy && new Blob([r.copy], { type: "image/png" }),
+          mask: r.mask,
+          figures,
+          size: [r.width, r.height],
+          raw: { mask: r.rawMask },
+        },
+        this.mode,
+      );
       if (this.edges === "raw") await this.#rawCutout(col);
       col.setFigures(this.#figureLines(figures));
       col.setState("done", r.warning ?? (r.notes?.length ? r.notes.join(" ") : "Done"));
@@ -323,6 +345,7 @@ class Arena {
         cutout: made.refined.cutout,
         mask: made.refined.r.consensus,
         figures: { engines: done.map((c) => c.id) },
+        size: [this.image.width, this.image.height],
         raw: { cutout: made.raw.cutout, mask: made.raw.r.consensus },
       },
       this.mode,

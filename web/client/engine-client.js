@@ -122,8 +122,9 @@ export class EngineClient {
     return this.#call(Request.IMPORT_ENGINE, { engine, bytes }, { ...opts, transfer: [bytes] });
   }
 
-  process(engine, name, bytes, opts = {}) {
-    return this.#call(Request.PROCESS, { engine, name, bytes }, { ...opts, transfer: [bytes] });
+  // `copySide`: also the cutout at most that long (the reply's `copy`).
+  process(engine, name, bytes, { copySide = 0, ...opts } = {}) {
+    return this.#call(Request.PROCESS, { engine, name, bytes, copySide }, { ...opts, transfer: [bytes] });
   }
 
   // `bytes` (an ArrayBuffer) is copied, not transferred: the caller keeps it.

@@ -30,11 +30,13 @@
 //       reply: {engine, backend, note, warning, ...}; backend as in init's reply, but what
 //       the session really runs on: when WebGPU cannot create or run an engine it runs on
 //       WASM, and `note` (also in the next `process` reply's `warning`) says so
-//   process {engine, name, bytes}         cut out one image; `bytes` is transferred
-//       reply: {png, mask, rawMask, width, height, format, notes, timings, engineStart, memory,
-//              memoryParts, backend, warning}
+//   process {engine, name, bytes, copySide}  cut out one image; `bytes` is transferred
+//       reply: {png, mask, rawMask, copy, width, height, format, notes, timings, engineStart,
+//              memory, memoryParts, backend, warning}
 //       png: the cutout with refined edges and decontaminated colours (the defaults); mask: the
 //       mask shown (refined, PNG); rawMask: the engine's own mask stretched to the photo (PNG);
+//       copy: with copySide, the cutout at most that long on its longer side (PNG; null when
+//       it is no longer): the Arena's screen-size view of it;
 //       timings: seconds per stage (refine and decontaminate among them); engineStart: seconds spent reading, checking and starting
 //       the engine for this image (0 when it was already running); memory: bytes of the
 //       WebAssembly memories of this worker (Python's) and its session worker (onnxruntime's,
@@ -55,7 +57,8 @@
 //       editor's edited mask: no PNG encoding on the page)
 //       reply: {bytes, mime}
 //   preview {bytes, maxSide}              the photo itself at most maxSide px on its longer side
-//       (low-memory mode's view of it), decoded at a reduced size where the format allows
+//       (low-memory mode's view of it; the Arena's screen-size copies of its views), decoded at
+//       a reduced size where the format allows
 //       reply: {bytes, mime}
 //   refineStroke {rgba, mask, width, height, radius}
 //       the editor's edge-aware brush (py/backgrone/edgebrush.py) on a crop around one

@@ -335,22 +335,24 @@ function unwrap(result) {
   return result;
 }
 
-async function processImage(id, { engine, name, bytes }) {
+async function processImage(id, { engine, name, bytes, copySide = 0 }) {
   const { api } = runtime;
   const t0 = performance.now();
   const loaded = await loadEngine(id, engine);
   // Reading, checking and starting the engine, when this image needed it.
   const engineStart = loaded.seconds === undefined ? 0 : (performance.now() - t0) / 1000;
   progress(id, "image", `Cutting out ${name}`);
-  const r = unwrap(toJs(await api.process(new Uint8Array(bytes), engine)));
+  const r = unwrap(toJs(await api.process(new Uint8Array(bytes), engine, copySide)));
   const png = r.png.buffer;
   const mask = r.mask.buffer;
   const rawMask = r.rawMask.buffer;
+  const copy = r.copy?.buffer ?? null;
   return {
     reply: {
       png,
       mask,
       rawMask,
+      copy,
       width: r.width,
       height: r.height,
       format: r.format,
@@ -362,7 +364,7 @@ async function processImage(id, { engine, name, bytes }) {
       backend: runtime.session?.backend ?? null,
       warning: [loaded.warning, loaded.note].filter(Boolean).join(" ") || null,
     },
-    transfer: [png, mask, rawMask],
+    transfer: copy ? [png, mask, rawMask, copy] : [png, mask, rawMask],
   };
 }
 

@@ -1,4 +1,5 @@
-// Small formatting helpers for the page.
+// Small helpers for the page: figures and names as text, saving a file, the
+// URL's backend, the screen's size.
 
 // MiB, written "MB" as the engine guide does (~84 MB for 88,188,479 bytes).
 export const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)} MB`;
@@ -58,4 +59,9 @@ export function runtimeLine(info) {
       : ". This page is not cross-origin isolated, so the engines run single-threaded (slower).") +
     (info.backendNote ? ` ${info.backendNote}` : "")
   );
+}
+
+// The longest side of this screen, in device pixels: no view shows more.
+export function screenSide() {
+  return Math.ceil(Math.max(screen.width, screen.height) * (devicePixelRatio || 1));
 }

@@ -5,6 +5,8 @@
 // costs about 190 MB per view). The page picks it by itself and says so; the
 // user can switch it either way, and that choice is remembered.
 
+import { screenSide } from "./format.js";
+
 const KEY = "backgrone.lowMemory"; // "on" | "off" once the user chose
 // navigator.deviceMemory is rounded down to a power of two and capped at 8;
 // 4 GB or less is a phone or a small laptop.
@@ -49,6 +51,6 @@ export class MemoryMode {
 
   // The longest side a preview needs on this screen, in device pixels.
   screenSide() {
-    return Math.ceil(Math.max(screen.width, screen.height) * (devicePixelRatio || 1));
+    return screenSide();
   }
 }
