@@ -5,8 +5,6 @@
 // costs about 190 MB per view). The page picks it by itself and says so; the
 // user can switch it either way, and that choice is remembered.
 
-import { screenSide } from "./format.js";
-
 const KEY = "backgrone.lowMemory"; // "on" | "off" once the user chose
 // navigator.deviceMemory is rounded down to a power of two and capped at 8;
 // 4 GB or less is a phone or a small laptop.
@@ -47,10 +45,5 @@ export class MemoryMode {
           action: "Switch it off",
         }
       : { text: `Standard memory mode${because}.`, action: "Switch to low-memory mode" };
-  }
-
-  // The longest side a preview needs on this screen, in device pixels.
-  screenSide() {
-    return screenSide();
   }
 }

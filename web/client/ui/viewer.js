@@ -7,7 +7,7 @@
 
 import { Editor } from "../editor/editor.js";
 import { maskFields } from "../editor/edits.js";
-import { saveAs, stem } from "./format.js";
+import { saveAs, screenSide, stem } from "./format.js";
 import { ShareButton } from "./share.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -126,7 +126,7 @@ export class Viewer {
 
   // The longest side of a preview: the screen's in low-memory mode.
   previewSide() {
-    return this.low ? Math.min(PREVIEW_SIDE, this.memory.screenSide()) : PREVIEW_SIDE;
+    return this.low ? Math.min(PREVIEW_SIDE, screenSide()) : PREVIEW_SIDE;
   }
 
   // Low-memory mode switched: the views again, at their new size.
