@@ -4,6 +4,7 @@
 import { sha256 } from "../model-fetch.js";
 import { ModelStore } from "../model-store.js";
 import { forCpu } from "./cpu-graph.js";
+import { discard } from "./discard.js";
 import { keepFirstOutput } from "./prune-graph.js";
 import { SessionReply, SessionRequest } from "./protocol.js";
 
@@ -122,11 +123,13 @@ async function create(ort, bytes, backend) {
     // On the CPU, the same network with a lower peak (cpu-graph.js); should
     // onnxruntime refuse the rewritten graph, the model as it is.
     const lower = forCpu(bytes).bytes;
-    if (lower !== bytes) {
+    if (lower.buffer !== bytes.buffer) {
       try {
         return await ort.InferenceSession.create(lower, options);
       } catch (err) {
         console.warn("The rewritten graph was refused; the model runs as it is:", err);
+      } finally {
+        discard(lower); // the session has its own copy
       }
     }
   }
@@ -189,6 +192,7 @@ async function open({ engine, backends, bytes, warmUp }) {
       await session.release();
       throw badCopy(engine);
     }
+    discard(bytes); // the digest and the session have their own copies
     current = { engine: engine.id, backend, session, ort: orts[backend] };
     const seconds = (performance.now() - t1) / 1000;
     const warm = Boolean(warmUp) && backend === "wasm";
