@@ -380,6 +380,19 @@ def phone(browser, site):
     assert errors == [], f"uncaught errors in the page: {errors}"
 
 
+def test_on_a_phone_a_tapped_result_is_brought_into_view(phone):
+    page = phone
+    cut_out(page, [(f"scene-{i}.png", scene()) for i in range(3)])
+    page.evaluate("window.scrollTo(0, 0)")
+    first = page.locator("#queue .item .item-open").first
+    first.scroll_into_view_if_needed()  # the queue's first line, as the page scrolls to it
+    assert page.locator("#viewer").bounding_box()["y"] > page.viewport_size["height"]  # out of sight below
+    first.tap()
+    page.wait_for_function("""() => { const r = document.querySelector('#viewer').getBoundingClientRect();
+        return r.top >= -1 && r.top < innerHeight / 2; }""", timeout=5000)
+    assert page.get_attribute("#queue .item:first-child", "class").split().count("selected") == 1
+
+
 def touches(cdp, kind: str, points: list[tuple[float, float]]) -> None:
     """One multi-touch event through the DevTools protocol: every finger down."""
     cdp.send("Input.dispatchTouchEvent", {

@@ -46,6 +46,16 @@ function showMemoryMode(memory) {
   document.body.dataset.memoryMode = memory.low ? "low" : "standard";
 }
 
+// A result the user opened: on a narrow screen the viewer is below the queue,
+// out of sight, so it is brought into view (a result shown on its own, as a
+// cutout finishes, moves nothing).
+function revealViewer() {
+  const top = $("#viewer").getBoundingClientRect().top;
+  if (top >= 0 && top < innerHeight / 2) return;
+  const behavior = matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
+  $("#viewer").scrollIntoView({ block: "start", behavior });
+}
+
 async function openSample(queue) {
   const sample = new URLSearchParams(location.search).get("sample");
   if (!sample || !/^samples\/[\w.-]+$/.test(sample)) return;
@@ -98,6 +108,7 @@ async function main() {
       item.engineLabel = panel.label(item.engine);
       for (const li of document.querySelectorAll("#queue .item")) li.classList.toggle("selected", li.dataset.id === String(item.id));
       viewer.show(item);
+      if (!auto) revealViewer();
     },
     onChange: (removed) => {
       if (removed && viewer.item === removed) viewer.hide();
