@@ -49,10 +49,11 @@ PARTS = """(() => { const Native = window.Worker; window.Worker = class extends 
 
 
 # How often RssSampler reads the renderers' resident set. The kernel's
-# high-water mark (VmHWM) can miss a short peak: its RSS counters are kept
-# per thread and folded in lazily, and memory a WebAssembly grow maps and
-# touches for a moment is freed again before the mark is updated. 50 ms
-# catches a peak that lasts as long as a copy of a 12 MP buffer.
+# high-water mark (VmHWM) can miss a peak: Linux folds its per-thread RSS
+# counts in lazily and raises the mark only at some points (a session worker
+# per Arena engine showed VmHWM 941-1050 MiB while sampling saw 1235-1429,
+# docs/benchmark.md); and a spike shorter than the interval falls between
+# samples. The larger of the two is reported; both are lower bounds.
 SAMPLE_SECONDS = 0.05
 
 
