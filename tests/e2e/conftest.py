@@ -3,7 +3,6 @@ Debian's Chromium driven by pytest-playwright."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import threading
@@ -13,6 +12,7 @@ import pytest
 
 import build
 from browser import READY_TIMEOUT
+from e2e.standin_site import site_copy
 
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -33,15 +33,14 @@ def pinned_copy(site: Path, balanced: Path) -> Path:
     build configured with another model, as tests/e2e/test_arena.py's
     stand-in sites are."""
     assert (build.DIST / "index.html").is_file(), "dist/ is not built: run `python3 build.py`"
-    shutil.copytree(build.DIST, site, copy_function=os.link)
-    engines = json.loads((site / "engines.json").read_text())
     data = balanced.read_bytes()
-    for entry in engines:
-        if entry["id"] == "balanced":
-            entry.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
-    (site / "engines.json").unlink()  # a link to dist/'s copy: replace it, never write through it
-    (site / "engines.json").write_text(json.dumps(engines, indent=1))
-    return site
+
+    def pin(engines: list[dict]) -> None:
+        for entry in engines:
+            if entry["id"] == "balanced":
+                entry.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+    return site_copy(site, pin)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 import threading
@@ -37,6 +36,7 @@ for p in (ROOT, ROOT / "py", ROOT / "tests", ROOT / "tests" / "bench"):
 
 import browser as bench_browser  # noqa: E402
 import photos as photo_maker  # noqa: E402
+from e2e.standin_site import serve, site_copy  # noqa: E402
 from helpers import PHOTOS  # noqa: E402
 
 MIB = 2**20
@@ -86,19 +86,20 @@ class RssSampler:
         self._thread.join()
 
 
-def peak(bench, sampler: RssSampler | None = None) -> int | None:
+def hwm(bench) -> int:
+    pids = bench_browser.renderers(bench.profile)
+    return max((bench_browser._status(pid, "VmHWM") or 0 for pid in pids), default=0)
+
+
+def peak(bench, sampler: RssSampler) -> int:
     """The renderers' peak resident set: the kernel's high-water mark, or
     the sampled RSS where that saw more (both are lower bounds)."""
-    return max(hwm(bench) or 0, sampler.max if sampler else 0) or None
-
-
-def hwm(bench) -> int | None:
-    pids = bench_browser.renderers(bench.profile)
-    return max((bench_browser._status(pid, "VmHWM") or 0 for pid in pids), default=None)
+    return max(hwm(bench), sampler.max)
 
 
 def figures(bench, sampler: RssSampler) -> dict:
-    return {"renderer_peak": peak(bench, sampler), "hwm": hwm(bench), "sampled": sampler.max}
+    mark = hwm(bench)
+    return {"renderer_peak": max(mark, sampler.max), "hwm": mark, "sampled": sampler.max}
 
 
 def app_case(bench, engine: str, photo, low: bool, images: int = 1) -> dict:
@@ -161,25 +162,15 @@ def arena_case(bench, photo) -> dict:
 
 
 def stand_in_build(built: Path, into: Path) -> Path:
-    """A copy of the built site (files linked, not copied) whose Balanced
-    engine is served from the site and is the Lightweight file."""
-    site = into / "dist"
-    shutil.copytree(built, site, copy_function=_link)
-    engines = json.loads((site / "engines.json").read_text())
-    light = next(e for e in engines if e["id"] == "lightweight")
-    for e in engines:
-        if e["id"] == "balanced":
-            e.update(source=light["source"], size=light["size"], sha256=light["sha256"], self_hosted=True)
-    (site / "engines.json").unlink()  # a link: the real build's file must stay as it is
-    (site / "engines.json").write_text(json.dumps(engines, indent=1))
-    return site
+    """A copy of the built site whose Balanced engine is served from the
+    site and is the Lightweight file."""
+    def stand_in(engines: list[dict]) -> None:
+        light = next(e for e in engines if e["id"] == "lightweight")
+        for e in engines:
+            if e["id"] == "balanced":
+                e.update(source=light["source"], size=light["size"], sha256=light["sha256"], self_hosted=True)
 
-
-def _link(src, dst):
-    try:
-        Path(dst).hardlink_to(src)
-    except OSError:
-        shutil.copy2(src, dst)
+    return site_copy(into / "dist", stand_in, built)
 
 
 def main() -> int:
@@ -199,9 +190,7 @@ def main() -> int:
     photos = {p.name: p for p in photo_maker.make_photos(PHOTOS["grace_hopper"], sizes)}
     bench = bench_browser.BrowserBench()
     if site != bench_browser.build.DIST:
-        server = bench_browser.build.make_server(site)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        bench.url = f"http://127.0.0.1:{server.server_port}/"
+        bench.url = f"http://127.0.0.1:{serve(site).server_port}/"
     results: dict = {}
     try:
         # Every engine the Arena may run, stored as a user's first images store them.
