@@ -393,6 +393,23 @@ def test_on_a_phone_a_tapped_result_is_brought_into_view(phone):
     assert page.get_attribute("#queue .item:first-child", "class").split().count("selected") == 1
 
 
+def test_on_a_phone_a_result_opened_with_the_keyboard_takes_the_focus_with_it(phone):
+    page = phone
+    cut_out(page, [(f"scene-{i}.png", scene()) for i in range(3)])
+    page.evaluate("window.scrollTo(0, 0)")
+    first = page.locator("#queue .item .item-open").first
+    first.focus()
+    assert page.locator("#viewer").bounding_box()["y"] > page.viewport_size["height"]  # out of sight below
+    page.keyboard.press("Enter")
+    page.wait_for_function("""() => { const r = document.querySelector('#viewer').getBoundingClientRect();
+        return r.top >= -1 && r.top < innerHeight / 2; }""", timeout=5000)
+    assert page.evaluate("document.activeElement.id") == "viewer"
+    page.keyboard.press("Tab")  # on from the result: its before/after slider, in sight
+    assert page.evaluate("document.activeElement.id") == "compare-slider"
+    box = page.locator("#compare-slider").bounding_box()
+    assert 0 <= box["y"] < page.viewport_size["height"]
+
+
 def touches(cdp, kind: str, points: list[tuple[float, float]]) -> None:
     """One multi-touch event through the DevTools protocol: every finger down."""
     cdp.send("Input.dispatchTouchEvent", {

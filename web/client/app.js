@@ -47,13 +47,17 @@ function showMemoryMode(memory) {
 }
 
 // A result the user opened: on a narrow screen the viewer is below the queue,
-// out of sight, so it is brought into view (a result shown on its own, as a
+// out of sight, so it is brought into view, and the focus with it, so that
+// the keyboard's next Tab (and a screen reader) goes on from the result, not
+// from the queue's button scrolled away (a result shown on its own, as a
 // cutout finishes, moves nothing).
 function revealViewer() {
-  const top = $("#viewer").getBoundingClientRect().top;
+  const viewer = $("#viewer");
+  const top = viewer.getBoundingClientRect().top;
   if (top >= 0 && top < innerHeight / 2) return;
   const behavior = matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
-  $("#viewer").scrollIntoView({ block: "start", behavior });
+  viewer.scrollIntoView({ block: "start", behavior });
+  viewer.focus({ preventScroll: true });
 }
 
 async function openSample(queue) {
