@@ -530,6 +530,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     isolate = True  # False plays a static host that cannot set headers
     csp: str | None = None  # the Content-Security-Policy header
     seen: list | None = None  # if a list: (method, path, body length) of every request
+    cache_control = "no-cache"  # every response revalidated: a new build shows at once
 
     def end_headers(self) -> None:
         if self.isolate and self.csp:
@@ -540,7 +541,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Cross-Origin-Opener-Policy", "same-origin")
             self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
             self.send_header("Cross-Origin-Resource-Policy", "same-origin")
-        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Cache-Control", self.cache_control)
         super().end_headers()
 
     def log_request(self, code="-", size="-") -> None:

@@ -39,6 +39,13 @@ CHROMIUM_ARGS = [
 WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader",
                "--use-webgpu-adapter=swiftshader"]
 TIMEOUT = 600_000  # ms: a 12 MP photo on a busy 2-core machine
+# Visits before a measured page. The browser keeps the code V8 optimised from
+# onnxruntime-web's and Pyodide's WebAssembly, but each visit adds only what
+# its compile's first cache write held: a cold page after two visits still
+# compiled 2-4 s (of a background thread) of onnxruntime-web's code again, one
+# function 1.2-1.6 s alone; one after five, 0.2 s (tests/perf/wasm_tiering.py;
+# docs/performance.md, "The code cache").
+RETURNING_VISITS = 5
 # The app's session options by backend, read from
 # web/worker/session/session-worker.js (SESSION_OPTIONS, a one-line object
 # literal), so that the raw runs always use what the app uses.
@@ -157,17 +164,36 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def browser_processes(profile: str) -> list[int]:
+    """Every process of the Chromium whose profile folder is `profile`."""
+    tree = _children()
+    out = [int(d) for d in os.listdir("/proc") if d.isdigit()
+           and f"--user-data-dir={profile}" in _cmdline(int(d)) and "--type=" not in _cmdline(int(d))]
+    todo = list(out)
+    while todo:
+        kids = tree.get(todo.pop(), [])
+        out.extend(kids)
+        todo.extend(kids)
+    return out
+
+
 def renderers(profile: str) -> list[int]:
     """Renderer processes of the Chromium whose profile folder is `profile`."""
-    tree = _children()
-    roots = [int(d) for d in os.listdir("/proc") if d.isdigit()
-             and f"--user-data-dir={profile}" in _cmdline(int(d)) and "--type=" not in _cmdline(int(d))]
-    out, todo = [], list(roots)
-    while todo:
-        pid = todo.pop()
-        if "--type=renderer" in _cmdline(pid):
-            out.append(pid)
-        todo.extend(tree.get(pid, []))
+    return [pid for pid in browser_processes(profile) if "--type=renderer" in _cmdline(pid)]
+
+
+def cpu_seconds(pids) -> dict[int, float]:
+    """{pid: user + system CPU seconds so far} (processes that are gone are
+    left out)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
     return out
 
 
@@ -292,11 +318,11 @@ class BrowserBench:
 
     def prepare(self, engine_id: str, photo) -> dict:
         """Store the engine in IndexedDB (a first image downloads it) and make
-        it the user's choice, as a user would; then one more visit with one
-        image, so that the measured pages find the browser's caches as a
-        returning visitor's do (the service worker's, and the code the
-        browser compiled from the WebAssembly files, which it keeps from one
-        visit to the next). Not measured."""
+        it the user's choice, as a user would; then more visits with one
+        image each, RETURNING_VISITS in all, so that the measured pages find
+        the browser's caches as a returning visitor's do (the service
+        worker's, and the code V8 compiled from the WebAssembly files, which
+        the browser keeps from one visit to the next). Not measured."""
         page = self._open()
         try:
             # The engines are in the engine panel ("Change engine"), closed at first.
@@ -307,11 +333,12 @@ class BrowserBench:
             result = {"backend": self._backend(page), "ok": r["ok"]}
         finally:
             page.close()
-        page = self._open()
-        try:
-            self._cut(page, photo)
-        finally:
-            page.close()
+        for _ in range(RETURNING_VISITS - 1):
+            page = self._open()
+            try:
+                self._cut(page, photo)
+            finally:
+                page.close()
         return result
 
     def _open(self):

@@ -4,8 +4,11 @@ its own storage: engine, snapshot, caches), prepared as the benchmark
 prepares a returning visitor's browser, then opened in new pages in turn
 (A B, B A, ...), each dropping the photo as soon as the page takes files.
 Per page: the init reply (the runtime ready) and the cutout's reply, both
-from navigation start, and the cutout less its inference (the start and the
-Python stages, without the run whose time moves most with the machine's load).
+from navigation start, the cutout less its inference (the start and the
+Python stages, without the run whose time moves most with the machine's load),
+and the CPU seconds all of the browser's processes spent from just before
+the page opened to its cutout (work removed shows there even when the
+machine's load hides it in the times).
 
     python3 build.py && cp -r dist /tmp/before   # then change, build again
     .venv/bin/python tests/perf/cold_ab.py --builds before=/tmp/before,after=dist
@@ -55,22 +58,27 @@ def main(argv=None) -> int:
         for i in range(args.pairs):
             for name in (list(builds) if i % 2 == 0 else list(reversed(builds))):
                 bench.url = urls[name]
+                bench.fresh_renderer()
+                before = bench_browser.cpu_seconds(bench_browser.browser_processes(bench.profile))
                 page, run = bench.cold_run(args.engine, photo)
                 try:
+                    after = bench_browser.cpu_seconds(bench_browser.browser_processes(bench.profile))
                     init = page.evaluate(INIT_AT)
                 finally:
                     page.close()
-                figures[name].append((init, run["e2e"], run["e2e"] - run["timings"]["inference"]))
+                cpu = sum(t - before.get(pid, 0.0) for pid, t in after.items())
+                figures[name].append((init, run["e2e"], run["e2e"] - run["timings"]["inference"], cpu))
                 print(f"{name}: init {init:.3f} s, first cutout {run['e2e']:.3f} s, "
-                      f"inference {run['timings']['inference']:.3f} s", flush=True)
+                      f"inference {run['timings']['inference']:.3f} s, CPU {cpu:.1f} s", flush=True)
     finally:
         bench.close()
         for server in servers:
             server.shutdown()
     print(f"{args.engine}, {args.photo}, medians of {args.pairs} cold pages (seconds from navigation start):")
     for name, rows in figures.items():
-        init, e2e, rest = (statistics.median(column) for column in zip(*rows))
-        print(f"  {name}: init {init:.3f}, first cutout {e2e:.3f}, first cutout less inference {rest:.3f}")
+        init, e2e, rest, cpu = (statistics.median(column) for column in zip(*rows))
+        print(f"  {name}: init {init:.3f}, first cutout {e2e:.3f}, first cutout less inference {rest:.3f}, "
+              f"CPU seconds {cpu:.1f}")
     return 0
 
 

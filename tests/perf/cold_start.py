@@ -7,7 +7,9 @@ navigation start, for the first image after a page load (engine stored).
 Stores the engine with a first image (not timed), then opens a new page,
 drops the photo as soon as the page takes files and prints each progress
 message and reply with its time. --js-flags passes V8 flags to Chromium
-(e.g. --no-liftoff: every WebAssembly function optimised before it runs).
+(e.g. --no-liftoff: each WebAssembly function compiled by the optimising
+compiler at its first call; with --no-wasm-lazy-compilation too, all of them
+before anything runs).
 Nothing is asserted.
 """
 from __future__ import annotations

@@ -111,7 +111,7 @@ CALL = """([i, msg]) => new Promise((resolve) => {
 })"""
 
 
-def measure(variants: dict, models: list[str], runs: int, root: Path) -> dict:
+def measure(variants: dict, models: list[str], runs: int, root: Path, js_flags: str | None = None) -> dict:
     """{variant: {"setup": ..., model: {"runs": [ms], "mask": array}}}; runs go
     round robin over variants and models."""
     from playwright.sync_api import sync_playwright
@@ -119,7 +119,7 @@ def measure(variants: dict, models: list[str], runs: int, root: Path) -> dict:
     server = build.make_server(root)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     gpu = any(v["ep"] == "webgpu" for v in variants.values())
-    args = BASE_ARGS + (GPU_ARGS if gpu else ["--disable-gpu"])
+    args = BASE_ARGS + (GPU_ARGS if gpu else ["--disable-gpu"]) + ([f"--js-flags={js_flags}"] if js_flags else [])
     out = {name: {m: {"runs": [], "cpu": []} for m in models} for name in variants}
 
     def call(page, i, msg):
@@ -192,6 +192,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="with --versions: WASM threads")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--photo", default="astronaut", choices=sorted(PHOTOS))
+    ap.add_argument("--js-flags", help="V8 flags for the whole browser, e.g. --no-wasm-lazy-compilation")
     a = ap.parse_args()
     models = {m.split("=", 1)[0]: Path(m.split("=", 1)[1]).expanduser() for m in a.model}
     variants = dict(parse_variant(spec) for spec in a.variant or ([] if a.versions else ["wasm=ort.wasm.min.mjs,wasm,2"]))
@@ -206,7 +207,7 @@ def main() -> None:
     root, tensor = site(models, a.photo, [v["version"] for v in variants.values()])
     try:
         reference = reference_masks(models, tensor)
-        out = measure(variants, list(models), a.runs, root)
+        out = measure(variants, list(models), a.runs, root, a.js_flags)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"photo {a.photo}, {a.runs} runs, round robin; times in ms")
