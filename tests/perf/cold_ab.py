@@ -58,7 +58,6 @@ def main(argv=None) -> int:
         for i in range(args.pairs):
             for name in (list(builds) if i % 2 == 0 else list(reversed(builds))):
                 bench.url = urls[name]
-                bench.fresh_renderer()
                 before = bench_browser.cpu_seconds(bench_browser.browser_processes(bench.profile))
                 page, run = bench.cold_run(args.engine, photo)
                 try:

@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import argparse
 import collections
-import io
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 
@@ -39,21 +37,12 @@ for p in (ROOT, ROOT / "py", ROOT / "tests", ROOT / "tests" / "bench"):
     sys.path.insert(0, str(p))
 
 import build  # noqa: E402
+# A WebAssembly module's integers are unsigned LEB128: protobuf's varint.
+from backgrone.protowire import varint as _leb  # noqa: E402
 
 MARK = "=== cold page "
 COMPILED = re.compile(r"Compiled function (0x[0-9a-f]+)#(\d+) using (\w+), took (\d+) (μs|ms)")
 TRACE_NAMES = ("v8.wasm.moduleCacheHit", "v8.wasm.compiledModule", "v8.wasm.cachedModule")
-
-
-def _leb(data: bytes, i: int) -> tuple[int, int]:
-    out = shift = 0
-    while True:
-        b = data[i]
-        i += 1
-        out |= (b & 0x7F) << shift
-        shift += 7
-        if b < 0x80:
-            return out, i
 
 
 def function_count(wasm: bytes) -> int:
@@ -218,10 +207,13 @@ def main(argv=None) -> int:
             print(f"  {name(i, module)}: {len(funcs)} functions, {sum(funcs.values()):.0f} ms; the longest "
                   + ", ".join(f"#{f} {ms:.0f} ms" for f, ms in top))
         for e in p["trace"]:
-            a = e["args"]
-            what = {"v8.wasm.moduleCacheHit": lambda: f"compile from the code cache, {a.get('consumedCacheSize')} bytes: {a.get('url', '').rsplit('/', 1)[-1]}",
-                    "v8.wasm.compiledModule": lambda: f"code cache write begins: {a.get('url', '').rsplit('/', 1)[-1]}",
-                    "v8.wasm.cachedModule": lambda: f"  written, {a.get('producedCacheSize')} bytes"}[e["name"]]()
+            a, file = e["args"], e["args"].get("url", "").rsplit("/", 1)[-1]
+            if e["name"] == "v8.wasm.moduleCacheHit":
+                what = f"compile from the code cache, {a.get('consumedCacheSize')} bytes: {file}"
+            elif e["name"] == "v8.wasm.compiledModule":
+                what = f"code cache write begins: {file}"
+            else:
+                what = f"  written, {a.get('producedCacheSize')} bytes"
             print(f"    {e['at']:6.2f} s  {what}")
     return 0
 
