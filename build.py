@@ -506,7 +506,9 @@ def build(rmbg: Path | None = None) -> Path:
     wheel = build_wheel(tmp)
     build_licenses(tmp, engines)
     (tmp / "samples.json").write_text(json.dumps(build_samples(tmp), indent=1))
-    (tmp / "build.json").write_text(json.dumps({"wheel": wheel, "versions": versions}, indent=1))
+    # The wheel's sha256 names the Python the engine worker keeps compiled (web/worker/worker.js).
+    (tmp / "build.json").write_text(json.dumps({"wheel": wheel, "wheelSha256": sha256_file(tmp / "py" / wheel),
+                                                "versions": versions}, indent=1))
     add_csp_meta(tmp, built_policy(tmp))
     version = build_service_worker(tmp)
     if DIST.exists():

@@ -143,6 +143,7 @@ async function main() {
     $("#runtime-info").textContent = runtimeLine(info);
     document.body.dataset.backend = info.backendId;
     document.body.dataset.python = info.python; // "snapshot" or "fresh": how Python started
+    document.body.dataset.bytecode = info.bytecode; // how many compiled modules an earlier visit kept
     document.body.dataset.ready = "true";
     setStatus("Ready for your photos.");
   } catch (err) {

@@ -12,9 +12,11 @@
 //                                         while Python boots if it is stored (or null), then made
 //                                         to run once on a blank input unless an image is waiting
 //       reply: {threads, backend, backendId, requestedBackend, adapter, backendNote,
-//               crossOriginIsolated, python, versions, storage}
+//               crossOriginIsolated, python, bytecode, versions, storage}
 //       python: "snapshot" when Python was restored from the snapshot a previous visit kept
-//       (worker/python-snapshot.js), "fresh" when it started anew (and keeps one now);
+//       (worker/python-cache.js), "fresh" when it started anew (and keeps one now);
+//       bytecode: how many compiled modules a previous visit kept were written back
+//       (worker/python-bytecode.js; 0: none, and this visit keeps them after its first cutout);
 //       backend: the label of the backend engines start on, "WebGPU" or "WASM, N threads";
 //       backendId "webgpu" | "wasm"; adapter: the WebGPU adapter's description, or null;
 //       backendNote: why WebGPU is not used where it was asked for or chosen, or null

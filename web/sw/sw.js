@@ -34,8 +34,8 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
-      // backgrone-python: the engine worker's snapshot of Python's start
-      // (worker/python-snapshot.js), which holds its own version.
+      // backgrone-python: what the engine worker keeps of Python's start
+      // (worker/python-cache.js), under versions of its own.
       for (const key of await caches.keys()) {
         if (key.startsWith("backgrone-") && key !== CACHE && key !== "backgrone-python") await caches.delete(key);
       }

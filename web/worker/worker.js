@@ -11,7 +11,8 @@ import { fetchModel, sha256 } from "./model-fetch.js";
 import { ModelStore } from "./model-store.js";
 import { SessionClient } from "./session/session-client.js";
 import { HeifError, decodeHeif } from "./heic.js";
-import { dropSnapshot, readSnapshot, writeSnapshot } from "./python-snapshot.js";
+import { dropKept, readKept, writeKept } from "./python-cache.js";
+import { packFiles, unpackFiles, writeFiles } from "./python-bytecode.js";
 import { isHeif } from "../shared/formats.js";
 
 // WebAssembly memories only ever grow, so their total is the workers' peak so
@@ -111,14 +112,15 @@ async function boot(id, { backend: requestedBackend = "auto", engine: likely = n
   early = openEarly(engines, likely, started); // beside Pyodide's start (see below)
 
   progress(id, "boot", "Starting Python (Pyodide)", { step: 1, steps: 3 });
-  const { pyodide, python } = await startPython(build);
+  const { pyodide, python, bytecode } = await startPython(build);
 
   progress(id, "boot", "Loading Backgrone", { step: 2, steps: 3 });
   let api;
   try {
     api = pyodide.pyimport("backgrone.webapi");
   } catch (err) {
-    if (python === "snapshot") await dropSnapshot(); // the next start is a fresh one
+    if (python === "snapshot") await dropKept("snapshot"); // the next start is a fresh one
+    if (bytecode > 0) await dropKept("bytecode");
     throw err;
   }
 
@@ -126,39 +128,105 @@ async function boot(id, { backend: requestedBackend = "auto", engine: likely = n
   const loaded = await started;
   if (loaded.backend !== backend.id) backend = { ...backend, id: loaded.backend, note: loaded.note };
 
-  runtime = { pyodide, api, engines, threads, build, backend, python, session: null };
+  runtime = { pyodide, api, engines, threads, build, backend, python, bytecode, session: null };
   return runtime;
 }
 
-// Pyodide, then numpy, Pillow and Backgrone's wheel; `python` says how it
-// started: "snapshot" (a stored snapshot of a freshly started Python was
-// restored, python-snapshot.js) or "fresh" (Python started, and a snapshot
-// of it, taken before any package, is being kept for the next visits).
+// The standard library's modules that loading the packages and importing
+// Backgrone would otherwise compile from source on every start (Pyodide's
+// standard library holds no bytecode): imported before the snapshot is taken,
+// so that a restored Python has them already. SNAPSHOT_FORM names what a
+// snapshot holds; a stored one of another form is replaced.
+const SNAPSHOT_IMPORTS = [
+  "tarfile", "importlib.metadata", "sysconfig", "platform", "email", "encodings.cp437",
+  "ctypes", "datetime", "pickle", "numbers",
+];
+const SNAPSHOT_FORM = "imports-1";
+
+// Pyodide, then numpy, Pillow and Backgrone's wheel, their modules' bytecode
+// from an earlier visit written back before anything is imported. `python`
+// says how Python started: "snapshot" (a stored snapshot of a freshly started
+// Python was restored, python-cache.js) or "fresh" (Python started, and a
+// snapshot of it, taken before any package, is being kept for the next
+// visits); `bytecode` how many compiled modules were written back (0: none
+// kept, Python writes its own as it imports, and keepBytecode keeps them).
 async function startPython(build) {
   const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", base).href);
   const indexURL = new URL("pyodide/", base).href;
-  const packages = ["numpy", "pillow", new URL(`py/${build.wheel}`, base).href];
-  const quiet = { messageCallback: () => {} };
-  const version = build.versions.pyodide;
-  const saved = await readSnapshot(version);
+  const version = `${build.versions.pyodide}/${SNAPSHOT_FORM}`;
+  const kept = readKept("bytecode", bytecodeVersion(build)); // read beside Python's start
+  const saved = await readKept("snapshot", version);
   if (saved) {
     try {
       const pyodide = await loadPyodide({ indexURL, _loadSnapshot: saved });
-      await pyodide.loadPackage(packages, quiet);
-      return { pyodide, python: "snapshot" };
+      await loadPackages(pyodide, build);
+      return { pyodide, python: "snapshot", bytecode: writeBytecode(pyodide, await kept) };
     } catch {
-      await dropSnapshot(); // unusable (another build's, or damaged): start afresh below
+      await dropKept("snapshot"); // unusable (another build's, or damaged): start afresh below
     }
   }
   const pyodide = await loadPyodide({ indexURL, _makeSnapshot: true });
+  pyodide.runPython(SNAPSHOT_IMPORTS.map((name) => `import ${name}`).join("\n"));
   try {
     // Kept while the packages load; a failure to keep it costs only the next visit's gain.
-    writeSnapshot(version, pyodide.makeMemorySnapshot()).catch(() => {});
+    writeKept("snapshot", version, pyodide.makeMemorySnapshot()).catch(() => {});
   } catch {
     // no snapshot this time
   }
-  await pyodide.loadPackage(packages, quiet);
-  return { pyodide, python: "fresh" };
+  await loadPackages(pyodide, build);
+  return { pyodide, python: "fresh", bytecode: writeBytecode(pyodide, await kept) };
+}
+
+// Before the packages load. Pyodide turns bytecode writing off; on, Python
+// leaves a .pyc beside each module it compiles, which keepBytecode keeps for
+// the next visits. And Pyodide loads every shared library of a package as it
+// installs it (numpy's 13 and Pillow's 6, 7 MB), where the first cutout needs
+// three: left to load when Python imports them (at once, as a worker may),
+// the others load only if asked for (numpy.random, Pillow's fonts and WebP).
+// should_load_dynlib is Pyodide's own (pinned) choice of what to load early.
+const BEFORE_PACKAGES = `
+import sys
+sys.dont_write_bytecode = False
+import pyodide._package_loader
+pyodide._package_loader.should_load_dynlib = lambda path: False
+`;
+
+async function loadPackages(pyodide, build) {
+  pyodide.runPython(BEFORE_PACKAGES);
+  const packages = ["numpy", "pillow", new URL(`py/${build.wheel}`, base).href];
+  await pyodide.loadPackage(packages, { messageCallback: () => {} });
+}
+
+// The kept bytecode is valid for these packages (and checked against each
+// module's source as it is imported: py/backgrone/bytecode.py).
+const bytecodeVersion = (build) =>
+  [build.versions.pyodide, build.versions.numpy, build.versions.pillow, build.wheelSha256].join("/");
+
+function writeBytecode(pyodide, blob) {
+  if (!blob) return 0;
+  try {
+    return writeFiles(pyodide.FS, unpackFiles(blob));
+  } catch {
+    dropKept("bytecode"); // not a blob of ours: Python compiles the sources, and a new one is kept
+    return 0;
+  }
+}
+
+// Once, after the first cutout on a page whose Python had no kept bytecode:
+// the .pyc files Python wrote as it imported, kept for the next visits.
+let bytecodeKept = false;
+
+async function keepBytecode() {
+  if (bytecodeKept || !runtime || runtime.bytecode > 0) return;
+  bytecodeKept = true;
+  try {
+    const found = runtime.pyodide.pyimport("backgrone.bytecode").compiled_modules();
+    const files = found.toJs();
+    found.destroy();
+    if (files.length) await writeKept("bytecode", bytecodeVersion(runtime.build), packFiles(files));
+  } catch {
+    // not kept: the next visit compiles the modules, as this one did
+  }
 }
 
 // -- early start: the first image after a page load waits less -------------
@@ -495,6 +563,7 @@ const handlers = {
       backendNote: backend.note,
       crossOriginIsolated: self.crossOriginIsolated,
       python: runtime.python,
+      bytecode: runtime.bytecode,
       versions: { pyodide: pyodide.version, ...build.versions },
       storage: await storageInfo(),
     };
@@ -539,6 +608,7 @@ async function handle(msg) {
     const out = await handler(id, msg);
     const { reply, transfer } = out && out.reply ? out : { reply: out, transfer: [] };
     post({ id, type: Reply.REPLY, result: reply }, transfer);
+    if (type === Request.PROCESS) queue = queue.then(keepBytecode); // after the requests already waiting
   } catch (err) {
     let code = err.code || "internal";
     // A Python exception arrives as a PythonError whose message is the whole
