@@ -11,8 +11,9 @@
 // it clears an old build's (sw/sw.js), each under the versions it was made
 // from, one of each kind at a time. Each one's sha256 is checked before it is
 // used; one that fails the check, or that Python cannot use, is deleted, and
-// the visit makes a new one. Nothing here leaves the device: both are taken
-// before any photo or engine is loaded into Python, or hold only code.
+// the visit makes a new one. Nothing here leaves the device, and nothing of
+// the user's is in it: the snapshot is taken before any photo or engine is
+// loaded, and the bytecode is compiled code only.
 
 import { sha256 } from "./model-fetch.js";
 
