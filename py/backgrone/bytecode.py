@@ -33,6 +33,7 @@ def compiled_modules(root: str | None = None) -> list[tuple[str, bytes]]:
     source lies under `root` (site-packages by default) and whose .pyc Python
     wrote (or was given) as it imported it."""
     root = str(Path(root or sysconfig.get_path("purelib")).resolve())
+    header = importlib.util.MAGIC_NUMBER + CHECKED_HASH.to_bytes(4, "little")
     found = []
     for module in list(sys.modules.values()):
         source, cached = getattr(module, "__file__", None), getattr(module, "__cached__", None)
@@ -44,6 +45,5 @@ def compiled_modules(root: str | None = None) -> list[tuple[str, bytes]]:
             continue  # never written (bytecode writing was off at its import)
         if len(pyc) <= HEADER or pyc[:4] != importlib.util.MAGIC_NUMBER:
             continue
-        header = importlib.util.MAGIC_NUMBER + CHECKED_HASH.to_bytes(4, "little")
         found.append((cached, header + importlib.util.source_hash(code) + pyc[HEADER:]))
     return found

@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 
 const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dist");
 const { loadPyodide } = await import(path.join(dist, "pyodide/pyodide.mjs"));
+const { writeFiles } = await import(path.join(dist, "worker/python-bytecode.js")); // as the worker writes them
 const indexURL = path.join(dist, "pyodide") + "/";
 const build = JSON.parse(fs.readFileSync(path.join(dist, "build.json"), "utf8"));
 const packages = ["numpy", "pillow", path.join(dist, "py", build.wheel)];
@@ -50,10 +51,7 @@ async function start(snap, { pyc = null, lazy = false } = {}) {
   const t0 = now();
   await py.loadPackage(packages, quiet);
   py.runPython("import sys; sys.dont_write_bytecode = False");
-  for (const [file, bytes] of pyc ?? []) {
-    py.FS.mkdirTree(file.slice(0, file.lastIndexOf("/")));
-    py.FS.writeFile(file, bytes);
-  }
+  writeFiles(py.FS, pyc ?? []);
   const t1 = now();
   py.runPython("import backgrone.webapi");
   const t2 = now();
